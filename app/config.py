@@ -1,0 +1,97 @@
+"""Process configuration from environment variables (one typed ``Settings``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev-token"})
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    environment: Literal["development", "test", "production"] = "development"
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+    database_url: str | None = None
+    db_pool_size: int = 10
+    db_max_overflow: int = 5
+    db_pool_timeout: float = 30.0
+    db_echo: bool = False
+
+    workspace_root: Path = PROJECT_ROOT / "workspace"
+    channel_configs_dir: Path = PROJECT_ROOT / "channel_configs"
+
+    api_token: SecretStr | None = None
+    fernet_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+
+    port: int = 8000
+    host: str = "127.0.0.1"
+
+    notion_api_token: SecretStr | None = None
+    notion_webhook_secret: SecretStr | None = None
+    gemini_api_key: SecretStr | None = None
+    kie_api_key: SecretStr | None = None
+    elevenlabs_api_key: SecretStr | None = None
+    youtube_client_id: str | None = None
+    youtube_client_secret: SecretStr | None = None
+    discord_webhook_url: SecretStr | None = None
+
+    notion_base_url: str = "https://api.notion.com/v1"
+    gemini_base_url: str = "https://generativelanguage.googleapis.com"
+    kie_base_url: str = "https://api.kie.ai/api/v1"
+    catbox_upload_url: str = "https://catbox.moe/user/api.php"
+    elevenlabs_base_url: str = "https://api.elevenlabs.io"
+    youtube_base_url: str = "https://www.googleapis.com/youtube/v3"
+    youtube_upload_base_url: str = "https://www.googleapis.com/upload/youtube/v3"
+    google_token_url: str = "https://oauth2.googleapis.com/token"
+
+    @field_validator("fernet_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        """``FERNET_KEYS`` is a comma-separated list, newest key first."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_dsn(cls, value: str | None) -> str | None:
+        return normalise_database_url(value) if value else None
+
+    @model_validator(mode="after")
+    def _no_placeholders_in_production(self) -> Settings:
+        if self.environment == "production":
+            token = self.api_token.get_secret_value() if self.api_token else ""
+            if token.lower() in PLACEHOLDER_SECRETS or len(token) < 16:
+                raise ValueError("API_TOKEN must be set to a real secret (16+ chars) in production")
+            if not self.fernet_keys:
+                raise ValueError("FERNET_KEYS must be set in production")
+        return self
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept ``postgres://``, ``postgresql://`` and ``postgresql+asyncpg://``; return the asyncpg form."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError("DATABASE_URL must start with postgresql:// or postgresql+asyncpg://")
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The plain ``postgresql://`` form asyncpg and PgQueuer connect with."""
+    return "postgresql://" + normalise_database_url(url)[len("postgresql+asyncpg://") :]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

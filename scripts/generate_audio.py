@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Speak a scene's narration into an audio file: ElevenLabs text to speech, or espeak-ng offline.
+
+Usage: generate_audio.py --text TEXT --output AUDIO [--provider elevenlabs|espeak] [options]
+The key comes from ELEVENLABS_API_KEY (never an argument); the last stdout line is the JSON result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _audio
+import _common
+import _elevenlabs
+import _espeak
+
+DEFAULT_VOICE_ID = "21m00Tcm4TlvDq8ikWAM"  # ElevenLabs' premade "Rachel"
+DEFAULT_MODEL_ID = "eleven_multilingual_v2"
+DEFAULT_COST_PER_1K_CHARS = 0.30  # an estimate; the worker passes the channel plan's real rate
+
+
+def _unit(name: str) -> argparse.ArgumentParser | None:
+    return None
+
+
+def _fraction(value: str) -> float:
+    """argparse type for voice settings that ElevenLabs accepts in 0..1."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in 0..1, got {value!r}") from None
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in 0..1, got {value!r}")
+    return number
+
+
+def _bounded_int(low: int, high: int) -> argparse._ActionsContainer | object:
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {value!r}") from None
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"expected {low}..{high}, got {number}")
+        return number
+
+    return parse
+
+
+def _speed(value: str) -> float:
+    number = float(value) if value.replace(".", "", 1).isdigit() else -1.0
+    if not 0.7 <= number <= 1.2:
+        raise argparse.ArgumentTypeError(f"speed must be within 0.7..1.2, got {value!r}")
+    return number
+
+
+def _non_negative(value: str) -> float:
+    number = float(value) if value.replace(".", "", 1).isdigit() else -1.0
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {value!r}")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _common.parser(__doc__.strip().splitlines()[0])
+    p.add_argument("--text", required=True, type=_audio.spoken_text, help="what is spoken")
+    p.add_argument("--output", required=True, type=_audio.output_audio, help="audio file to write")
+    p.add_argument("--provider", choices=["elevenlabs", "espeak"], default="elevenlabs")
+    el = p.add_argument_group("elevenlabs")
+    el.add_argument("--voice-id", default=DEFAULT_VOICE_ID)
+    el.add_argument("--model-id", default=DEFAULT_MODEL_ID)
+    el.add_argument("--stability", type=_fraction)
+    el.add_argument("--similarity-boost", type=_fraction)
+    el.add_argument("--style", type=_fraction)
+    el.add_argument("--speed", type=_speed, help="0.7..1.2")
+    el.add_argument(
+        "--output-format", type=_elevenlabs.output_format, default="mp3_44100_128",
+        help="what ElevenLabs returns (converted when --output has another extension)",
+    )
+    el.add_argument("--cost-per-1k-chars", type=_non_negative, default=DEFAULT_COST_PER_1K_CHARS)
+    es = p.add_argument_group("espeak")
+    es.add_argument("--voice", default="en", help="espeak-ng voice name, e.g. en, en-us, de")
+    es.add_argument("--rate", type=_bounded_int(*_espeak.RATE_RANGE), default=165, help="words per minute")
+    es.add_argument("--pitch", type=_bounded_int(*_espeak.PITCH_RANGE), default=50)
+    return p
+
+
+def voice_settings(args: argparse.Namespace) -> dict[str, float] | None:
+    """Only the settings given: omitting the rest keeps the voice's own saved settings."""
+    given = {
+        "stability": args.stability,
+        "similarity_boost": args.similarity_boost,
+        "style": args.style,
+        "speed": args.speed,
+    }
+    settings = {k: v for k, v in given.items() if v is not None}
+    return settings or None
+
+
+def run_elevenlabs(args: argparse.Namespace) -> None:
+    body: dict[str, object] = {"text": args.text, "model_id": args.model_id}
+    settings = voice_settings(args)
+    if settings:
+        body["voice_settings"] = settings
+    what = "ElevenLabs text-to-speech"
+    reply = _elevenlabs.post_audio(
+        f"/v1/text-to-speech/{args.voice_id}", fmt=args.output_format, body=body, what=what
+    )
+    info = _elevenlabs.save_audio(reply, args.output_format, args.output, what=what)
+    characters = reply.character_count or len(args.text)
+    _common.emit_result(
+        outputs={"audio": str(args.output)},
+        provider="elevenlabs",
+        model=args.model_id,
+        duration=info.duration,
+        cost_usd=characters / 1000 * args.cost_per_1k_chars,
+        remote_ids={"request_id": reply.request_id} if reply.request_id else {},
+        voice_id=args.voice_id,
+        characters=characters,
+    )
+
+
+def run_espeak(args: argparse.Namespace) -> None:
+    try:
+        speech = _espeak.synthesize(args.text, voice=args.voice, rate=args.rate, pitch=args.pitch)
+    except _espeak.EspeakError as exc:
+        raise _common.ScriptError(str(exc)) from None
+    output: Path = args.output
+    with _audio.staged(output) as final:
+        if output.suffix.lower() == ".wav":
+            speech.write_wav(final)
+        else:
+            with _audio.scratch(".wav", output.parent) as wav:
+                speech.write_wav(wav)
+                _audio.encode(["-i", str(wav)], final, what=f"encoding speech to {output.suffix}")
+        info = _audio.verify_audio(final, "espeak-ng speech")
+    _common.emit_result(
+        outputs={"audio": str(output)},
+        provider="espeak",
+        model=f"espeak-ng:{args.voice}",
+        duration=info.duration,
+        cost_usd=0.0,
+        characters=len(args.text),
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    if args.provider == "elevenlabs":
+        run_elevenlabs(args)
+    else:
+        run_espeak(args)
+
+
+if __name__ == "__main__":
+    _common.run_main(main)
