@@ -72,6 +72,7 @@ class StepStatus(StrEnum):
 
 class ItemStatus(StrEnum):
     PENDING = "pending"
+    QUEUED = "queued"
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"

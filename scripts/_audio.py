@@ -11,7 +11,7 @@ import argparse
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import _common
@@ -37,6 +37,23 @@ def output_audio(value: str) -> Path:
     return path
 
 
+def number_in(
+    low: float, high: float, *, kind: type[float] | type[int] = float
+) -> Callable[[str], float]:
+    """argparse type factory: a number of ``kind`` within ``low..high`` inclusive."""
+
+    def parse(value: str) -> float:
+        try:
+            number = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"expected {low:g}..{high:g}, got {value}")
+        return number
+
+    return parse
+
+
 def spoken_text(value: str) -> str:
     """argparse type: text that has something to say (whitespace alone is a usage error)."""
     text = " ".join(value.split())
@@ -54,6 +71,9 @@ def staged(output: Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o666 & ~umask)  # mkstemp's 0600 would hide the file from other service users
         tmp.replace(output)
     finally:
         tmp.unlink(missing_ok=True)
@@ -70,12 +90,19 @@ def scratch(suffix: str, directory: Path) -> Iterator[Path]:
         Path(name).unlink(missing_ok=True)
 
 
-def encode(input_args: list[str], output: Path, *, what: str, filters: str | None = None) -> None:
+def encode(
+    input_args: list[str],
+    output: Path,
+    *,
+    what: str,
+    filters: str | None = None,
+    extra: list[str] | None = None,
+) -> None:
     """Encode whatever ``input_args`` open into ``output``, picking the codec from its extension."""
     args = [*input_args, "-vn"]
     if filters:
         args += ["-af", filters]
-    args += [*CODEC_ARGS[output.suffix.lower()], str(output)]
+    args += [*CODEC_ARGS[output.suffix.lower()], *(extra or []), str(output)]
     _common.run_ffmpeg(args, what=what)
 
 

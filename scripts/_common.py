@@ -36,8 +36,16 @@ EXIT_USAGE = 2
 DELIVERY_FPS = 30
 DELIVERY_PIX_FMT = "yuv420p"
 DELIVERY_VCODEC_ARGS = [
-    "-c:v", "libx264", "-profile:v", "high", "-pix_fmt", DELIVERY_PIX_FMT,
-    "-r", str(DELIVERY_FPS), "-video_track_timescale", "15360",
+    "-c:v",
+    "libx264",
+    "-profile:v",
+    "high",
+    "-pix_fmt",
+    DELIVERY_PIX_FMT,
+    "-r",
+    str(DELIVERY_FPS),
+    "-video_track_timescale",
+    "15360",
 ]
 DELIVERY_AUDIO_RATE = 48000
 DELIVERY_ACODEC_ARGS = ["-c:a", "aac", "-b:a", "192k", "-ar", str(DELIVERY_AUDIO_RATE), "-ac", "2"]
@@ -109,7 +117,9 @@ def parser(description: str) -> argparse.ArgumentParser:
 def require_env(name: str, provider: str) -> str:
     value = os.environ.get(name, "").strip()
     if not value:
-        raise ScriptError(f"{name} is not set: the {provider} provider needs it (or pick an offline provider)")
+        raise ScriptError(
+            f"{name} is not set: the {provider} provider needs it (or pick an offline provider)"
+        )
     return value
 
 
@@ -240,10 +250,19 @@ def verify_video(path: Path, what: str) -> MediaInfo:
 class HTTPFailure(ScriptError):
     """A vendor answered with an error; carries the status so callers and retries can decide."""
 
-    def __init__(self, message: str, status: int | None, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        status: int | None,
+        retry_after: float | None = None,
+        *,
+        retryable: bool | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+        # A vendor with its own transient codes (KIE's 455 maintenance) decides here; None = by status.
+        self.retryable = retryable
 
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -251,6 +270,8 @@ RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, HTTPFailure):
+        if exc.retryable is not None:
+            return exc.retryable
         return exc.status is None or exc.status in RETRYABLE_STATUS
     return isinstance(exc, httpx.TimeoutException | httpx.TransportError)
 
@@ -296,7 +317,9 @@ def http_timeout() -> httpx.Timeout:
         try:
             return httpx.Timeout(float(raw))
         except ValueError:
-            raise ScriptError(f"SCRIPT_HTTP_TIMEOUT_SECONDS must be a number, got {raw!r}") from None
+            raise ScriptError(
+                f"SCRIPT_HTTP_TIMEOUT_SECONDS must be a number, got {raw!r}"
+            ) from None
     return HTTP_TIMEOUT
 
 
@@ -304,7 +327,9 @@ def http_client(timeout: httpx.Timeout | None = None) -> httpx.Client:
     return httpx.Client(timeout=timeout or http_timeout(), follow_redirects=False)
 
 
-def check_response(response: httpx.Response, *, what: str, describe: Callable[[httpx.Response], str]) -> httpx.Response:
+def check_response(
+    response: httpx.Response, *, what: str, describe: Callable[[httpx.Response], str]
+) -> httpx.Response:
     """Raise HTTPFailure for a non-2xx answer, with the vendor's own message from ``describe``."""
     if response.is_success:
         return response

@@ -71,7 +71,9 @@ def describe_error(response: httpx.Response) -> str:
         for item in detail:
             if isinstance(item, dict):
                 where = ".".join(str(p) for p in item.get("loc", []) if p != "body")
-                problems.append(f"{where}: {item.get('msg', '')}" if where else str(item.get("msg")))
+                problems.append(
+                    f"{where}: {item.get('msg', '')}" if where else str(item.get("msg"))
+                )
         return "; ".join(problems) or "invalid request"
     if isinstance(detail, str):
         return detail
@@ -94,7 +96,9 @@ def post_audio(endpoint: str, *, fmt: OutputFormat, body: dict[str, Any], what: 
     with _common.http_client() as client:
 
         def call() -> httpx.Response:
-            response = client.post(url, params={"output_format": fmt.name}, json=body, headers=headers)
+            response = client.post(
+                url, params={"output_format": fmt.name}, json=body, headers=headers
+            )
             _common.check_response(response, what=what, describe=describe_error)
             if not response.content:
                 raise _common.HTTPFailure(f"{what}: the answer held no audio", None)
@@ -110,7 +114,9 @@ def post_audio(endpoint: str, *, fmt: OutputFormat, body: dict[str, Any], what: 
     )
 
 
-def save_audio(reply: AudioReply, fmt: OutputFormat, output: Path, *, what: str) -> _common.MediaInfo:
+def save_audio(
+    reply: AudioReply, fmt: OutputFormat, output: Path, *, what: str
+) -> _common.MediaInfo:
     """Write the returned audio to ``output``, converting when the extension asks for another format."""
     with _audio.staged(output) as final:
         if fmt.native_suffix == output.suffix.lower():

@@ -105,9 +105,7 @@ def synthesize(text: str, *, voice: str = "en", rate: int = 165, pitch: int = 50
                 raise EspeakError(f"espeak-ng rejected {name}={value}")
         encoded = text.encode("utf-8")
         buffer = ctypes.create_string_buffer(encoded)
-        status = lib.espeak_Synth(
-            buffer, len(encoded) + 1, 0, 0, 0, ESPEAK_CHARS_UTF8, None, None
-        )
+        status = lib.espeak_Synth(buffer, len(encoded) + 1, 0, 0, 0, ESPEAK_CHARS_UTF8, None, None)
         if status != EE_OK:
             raise EspeakError(f"espeak-ng synthesis failed with status {status}")
     finally:

@@ -134,7 +134,9 @@ def key_background(img: Image.Image) -> Image.Image:
     region = _reachable_from_border(small_dist < KEY_OUTER)
     region_img = Image.fromarray((region * 255).astype(np.uint8))
     # Grow the region a little at full size so the soft ramp along the subject's edge applies.
-    region_img = region_img.resize((w, h), Image.Resampling.BILINEAR).filter(ImageFilter.MaxFilter(5))
+    region_img = region_img.resize((w, h), Image.Resampling.BILINEAR).filter(
+        ImageFilter.MaxFilter(5)
+    )
     in_region = np.asarray(region_img) > 0
 
     alpha = np.where(in_region, soft, 1.0)

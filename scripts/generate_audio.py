@@ -23,69 +23,41 @@ DEFAULT_MODEL_ID = "eleven_multilingual_v2"
 DEFAULT_COST_PER_1K_CHARS = 0.30  # an estimate; the worker passes the channel plan's real rate
 
 
-def _unit(name: str) -> argparse.ArgumentParser | None:
-    return None
-
-
-def _fraction(value: str) -> float:
-    """argparse type for voice settings that ElevenLabs accepts in 0..1."""
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in 0..1, got {value!r}") from None
-    if not 0.0 <= number <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in 0..1, got {value!r}")
-    return number
-
-
-def _bounded_int(low: int, high: int) -> argparse._ActionsContainer | object:
-    def parse(value: str) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {value!r}") from None
-        if not low <= number <= high:
-            raise argparse.ArgumentTypeError(f"expected {low}..{high}, got {number}")
-        return number
-
-    return parse
-
-
-def _speed(value: str) -> float:
-    number = float(value) if value.replace(".", "", 1).isdigit() else -1.0
-    if not 0.7 <= number <= 1.2:
-        raise argparse.ArgumentTypeError(f"speed must be within 0.7..1.2, got {value!r}")
-    return number
-
-
-def _non_negative(value: str) -> float:
-    number = float(value) if value.replace(".", "", 1).isdigit() else -1.0
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {value!r}")
-    return number
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = _common.parser(__doc__.strip().splitlines()[0])
     p.add_argument("--text", required=True, type=_audio.spoken_text, help="what is spoken")
     p.add_argument("--output", required=True, type=_audio.output_audio, help="audio file to write")
     p.add_argument("--provider", choices=["elevenlabs", "espeak"], default="elevenlabs")
     el = p.add_argument_group("elevenlabs")
-    el.add_argument("--voice-id", default=DEFAULT_VOICE_ID)
+    el.add_argument("--voice-id", default=DEFAULT_VOICE_ID, help="ElevenLabs voice")
     el.add_argument("--model-id", default=DEFAULT_MODEL_ID)
-    el.add_argument("--stability", type=_fraction)
-    el.add_argument("--similarity-boost", type=_fraction)
-    el.add_argument("--style", type=_fraction)
-    el.add_argument("--speed", type=_speed, help="0.7..1.2")
     el.add_argument(
-        "--output-format", type=_elevenlabs.output_format, default="mp3_44100_128",
+        "--stability", type=_audio.number_in(0.0, 1.0), help="0..1; lower is more expressive"
+    )
+    el.add_argument("--similarity-boost", type=_audio.number_in(0.0, 1.0), help="0..1")
+    el.add_argument("--style", type=_audio.number_in(0.0, 1.0), help="0..1")
+    el.add_argument("--speed", type=_audio.number_in(0.7, 1.2), help="0.7..1.2")
+    el.add_argument(
+        "--output-format",
+        type=_elevenlabs.output_format,
+        default="mp3_44100_128",
         help="what ElevenLabs returns (converted when --output has another extension)",
     )
-    el.add_argument("--cost-per-1k-chars", type=_non_negative, default=DEFAULT_COST_PER_1K_CHARS)
+    el.add_argument(
+        "--cost-per-1k-chars",
+        type=_audio.number_in(0.0, 1000.0),
+        help="USD per 1000 characters, for the reported cost",
+        default=DEFAULT_COST_PER_1K_CHARS,
+    )
     es = p.add_argument_group("espeak")
     es.add_argument("--voice", default="en", help="espeak-ng voice name, e.g. en, en-us, de")
-    es.add_argument("--rate", type=_bounded_int(*_espeak.RATE_RANGE), default=165, help="words per minute")
-    es.add_argument("--pitch", type=_bounded_int(*_espeak.PITCH_RANGE), default=50)
+    es.add_argument(
+        "--rate",
+        type=_audio.number_in(*_espeak.RATE_RANGE, kind=int),
+        default=165,
+        help="words per minute",
+    )
+    es.add_argument("--pitch", type=_audio.number_in(*_espeak.PITCH_RANGE, kind=int), default=50)
     return p
 
 

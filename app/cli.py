@@ -1,0 +1,197 @@
+"""The ``vidgen`` command: web, worker, fleet, demo and maintenance subcommands."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.config import get_settings
+from app.utils.logging import configure_logging, get_logger
+
+cli = typer.Typer(help="ai-video-generator: Notion board in, narrated videos out.", no_args_is_help=True)
+channels_cli = typer.Typer(help="Channel configurations (channel_configs/*.yaml).", no_args_is_help=True)
+keys_cli = typer.Typer(help="Encryption keys for stored credentials.", no_args_is_help=True)
+cli.add_typer(channels_cli, name="channels")
+cli.add_typer(keys_cli, name="keys")
+
+
+def _setup(process: str) -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format, process=process)
+
+
+@cli.command()
+def web(
+    host: Annotated[str | None, typer.Option(help="Bind address (default HOST or 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default PORT or 8000).")] = None,
+) -> None:
+    """Serve the API (and, later, the dashboard, Notion poller and dispatcher)."""
+    import uvicorn
+
+    _setup("web")
+    settings = get_settings()
+    from app.database import resolve_database_url
+
+    resolve_database_url(settings)  # start the embedded server before uvicorn forks nothing
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply database migrations up to head (safe to run from several processes at once)."""
+    _setup("migrate")
+    from app.services.migrations import head_revision, upgrade_to_head
+
+    asyncio.run(upgrade_to_head())
+    typer.echo(f"✅ database at head ({head_revision()})")
+
+
+@channels_cli.command("sync")
+def channels_sync(
+    directory: Annotated[Path | None, typer.Option(help="Folder of channel YAML files.")] = None,
+) -> None:
+    """Validate every channel YAML and upsert it into the database."""
+    _setup("channels-sync")
+    from app.services.channel_config import ChannelConfigError, load_channel_configs
+
+    settings = get_settings()
+    try:
+        configs = load_channel_configs(directory or settings.channel_configs_dir)
+    except ChannelConfigError as exc:
+        typer.echo(f"❌ {exc}", err=True)
+        raise typer.Exit(1) from None
+    report = asyncio.run(_sync(configs))
+    typer.echo(f"✅ channels synced: {report}")
+
+
+async def _sync(configs: list[object]) -> object:
+    from app.database import dispose_engine, init_engine, session_scope
+    from app.services.channel_sync import sync_channels
+    from app.services.migrations import upgrade_to_head
+
+    init_engine(application_name="channels-sync")
+    try:
+        await upgrade_to_head()
+        async with session_scope() as session:
+            return await sync_channels(session, configs)  # type: ignore[arg-type]
+    finally:
+        await dispose_engine()
+
+
+@cli.command()
+def worker() -> None:
+    """Run one worker: takes item jobs of every pool; stops gracefully on SIGTERM."""
+    _setup(os.environ.get("WORKER_NAME", "worker"))
+    from app.worker import main_async
+
+    asyncio.run(main_async())
+
+
+@cli.command()
+def up(
+    workers: Annotated[int, typer.Option(min=1, max=16, help="Worker processes.")] = 3,
+    port: Annotated[int | None, typer.Option(help="Web port (default PORT or 8000).")] = None,
+) -> None:
+    """Start everything locally: database, migrations, channels, web and workers (Ctrl-C stops)."""
+    _setup("up")
+    from app.services.fleet import Fleet, prefixed_printer
+
+    _prepare_database()
+    fleet = Fleet(workers=workers, port=port, log_sink=prefixed_printer())
+    fleet.start()
+    typer.echo(f"✅ fleet up: web on port {port or get_settings().port}, {workers} workers (Ctrl-C stops)")
+    try:
+        while True:
+            time.sleep(1)
+            dead = fleet.dead_children()
+            if dead:
+                names = ", ".join(f"{c.name} (exit {c.process.returncode})" for c in dead)
+                typer.echo(f"❌ {names} stopped; shutting the fleet down", err=True)
+                raise typer.Exit(1)
+    except KeyboardInterrupt:
+        typer.echo("stopping the fleet ...")
+    finally:
+        fleet.stop()
+
+
+@cli.command()
+def demo(
+    topic: Annotated[str | None, typer.Option(help="What the video is about (default: a sample).")] = None,
+    plan: Annotated[Path | None, typer.Option(help="A hand-written plan JSON file.")] = None,
+    review: Annotated[bool, typer.Option(help="Wait for your approvals instead of auto-approving.")] = False,
+    workers: Annotated[int, typer.Option(min=1, max=8)] = 3,
+) -> None:
+    """Make one video end to end, offline, on the demo channel, and print where it is."""
+    _setup("demo")
+    from app.services.demo import DemoError, DemoOptions, run_demo
+
+    _prepare_database()
+    try:
+        run_demo(DemoOptions(topic=topic, plan_file=plan, review=review, workers=workers))
+    except DemoError as exc:
+        typer.echo(f"❌ {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _prepare_database() -> None:
+    """Start (or reach) the database, migrate it and sync channels before children start."""
+    from app.services.channel_config import ChannelConfigError, load_channel_configs
+
+    try:
+        configs = load_channel_configs(get_settings().channel_configs_dir)
+    except ChannelConfigError as exc:
+        typer.echo(f"❌ {exc}", err=True)
+        raise typer.Exit(1) from None
+    asyncio.run(_sync(configs))
+
+
+@keys_cli.command("generate")
+def keys_generate() -> None:
+    """Print a new Fernet key: put it FIRST in FERNET_KEYS, then run `vidgen keys rotate`."""
+    from app.utils.encryption import generate_key
+
+    typer.echo(generate_key())
+
+
+@keys_cli.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every stored credential with the newest key in FERNET_KEYS."""
+    _setup("keys-rotate")
+
+    async def run() -> int:
+        from app.database import dispose_engine, init_engine, session_scope
+        from app.services.credentials import reencrypt_all
+
+        init_engine(application_name="keys-rotate")
+        try:
+            async with session_scope() as session:
+                return await reencrypt_all(session)
+        finally:
+            await dispose_engine()
+
+    count = asyncio.run(run())
+    typer.echo(f"✅ re-encrypted {count} credential(s) with the newest key")
+
+
+def main() -> None:
+    try:
+        cli()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""Building the envelope: success bodies, error bodies, and the error responses OpenAPI documents."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+from fastapi.responses import JSONResponse
+
+from app.schemas.envelope import Envelope, ErrorEnvelope, Page, Pagination
+
+T = TypeVar("T")
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorEnvelope, "description": "Missing or wrong bearer token"},
+    422: {
+        "model": ErrorEnvelope,
+        "description": "Malformed request; details.errors names each field",
+    },
+}
+NOT_FOUND_RESPONSE: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorEnvelope, "description": "No such resource"}
+}
+
+
+def ok(data: T) -> Envelope[T]:
+    return Envelope[T](data=data)
+
+
+def page(items: Sequence[T], *, next_cursor: str | None, limit: int) -> Envelope[Page[T]]:
+    pagination = Pagination(next_cursor=next_cursor, limit=limit)
+    return Envelope[Page[T]](data=Page[T](items=list(items), pagination=pagination))
+
+
+def error_response(
+    status_code: int,
+    *,
+    code: str,
+    message: str,
+    details: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = {
+        "success": False,
+        "error": {"code": code, "message": message, "details": dict(details or {})},
+    }
+    return JSONResponse(body, status_code=status_code, headers=dict(headers or {}))

@@ -1,0 +1,1 @@
+"""Pydantic schemas: the production plan, API request/response bodies and the envelope."""

@@ -1,0 +1,98 @@
+"""The assembly step's items: one segment per scene (fanned out to any free worker), then the
+final concatenation, which waits for every segment (``after``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.models import Task
+from app.schemas.plan import ProductionPlan
+from app.services.channel_config import ChannelConfig
+from app.services.pipeline_items import (
+    KEY_REF,
+    ItemSpec,
+    clip_key,
+    final_key,
+    narration_key,
+    scene_item,
+    script_inputs,
+    segment_key,
+    sfx_key,
+)
+
+FINAL_ITEM = "final"
+
+
+def _media_ref(path: str | None) -> str | None:
+    """Branding media are workspace-relative unless absolute."""
+    if path is None:
+        return None
+    return path if path.startswith("/") else f"{KEY_REF}{path}"
+
+
+def _scene_json(task: Task, config: ChannelConfig, number: int, narration: str) -> dict[str, Any]:
+    captions = config.branding.captions
+    scene: dict[str, Any] = {
+        "number": number,
+        "clip": f"{KEY_REF}{clip_key(task, number)}",
+        "narration": f"{KEY_REF}{narration_key(task, number)}",
+        "sfx": f"{KEY_REF}{sfx_key(task, number)}",
+        "narration_text": narration,
+        "size": config.frame.size,
+        "captions": captions.model_dump(mode="json") if captions.enabled else None,
+    }
+    watermark = config.branding.watermark
+    if watermark is not None:
+        scene["watermark"] = {**watermark.model_dump(mode="json"), "path": _media_ref(watermark.path)}
+    return scene
+
+
+def assembly_specs(task: Task, plan: ProductionPlan, config: ChannelConfig) -> list[ItemSpec]:
+    specs: list[ItemSpec] = []
+    for scene in plan.scenes:
+        specs.append(
+            ItemSpec(
+                key=scene_item(scene.number),
+                pool="segment",
+                scene_number=scene.number,
+                inputs=script_inputs(
+                    "segment",
+                    "assemble_video.py",
+                    args=[],
+                    json_files={"--scene": _scene_json(task, config, scene.number, scene.narration)},
+                    out_files=[("--output", segment_key(task, scene.number))],
+                    timeout_s=900,
+                ),
+            )
+        )
+    branding = config.branding
+    manifest: dict[str, Any] = {
+        "segments": [f"{KEY_REF}{segment_key(task, s.number)}" for s in plan.scenes],
+        "size": config.frame.size,
+        "intro": _media_ref(branding.intro),
+        "outro": _media_ref(branding.outro),
+        "music": (
+            {"path": _media_ref(branding.music.path), "volume": branding.music.volume}
+            if branding.music
+            else None
+        ),
+    }
+    final = script_inputs(
+        "final",
+        "assemble_video.py",
+        args=[],
+        json_files={"--manifest": manifest},
+        out_files=[("--output", final_key(task))],
+        timeout_s=1800,
+    )
+    final["final"] = True
+    final["dir_args"] = [["--cache-dir", "cache/branding"]]
+    specs.append(
+        ItemSpec(
+            key=FINAL_ITEM,
+            pool="final",
+            inputs=final,
+            after=tuple(scene_item(s.number) for s in plan.scenes),
+        )
+    )
+    return specs

@@ -1,0 +1,165 @@
+"""Provider choices per pipeline step, with each provider's settings and prices.
+
+A step accepts a shorthand (``video: kenburns``) or a mapping with the chosen ``provider`` plus a
+settings block per provider of that step, so switching provider is one word and the other
+provider's settings stay in place. Prices are what the cost ledger records per call; set them to
+your plan's rates. Naming a paid provider is not checked against API keys here (the start-up
+checks do that), since the same file is valid on a machine that has them.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+Usd = Annotated[Decimal, Field(ge=0, le=10_000)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class StrictModel(BaseModel):
+    """Base of every config section: unknown keys are errors; loaded configs are read-only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Step(StrictModel):
+    """A pipeline step's provider choice; a bare string is shorthand for ``{provider: NAME}``."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"provider": data} if isinstance(data, str) else data
+
+
+class GeminiImageSettings(StrictModel):
+    model: Text = "gemini-3.1-flash-image"
+    image_size: Literal["1K", "2K", "4K"] = "2K"
+    cost_per_image_usd: Usd = Decimal("0.039")
+
+
+class LocalImageSettings(StrictModel):
+    seed: int | None = None
+
+
+class ImageStep(_Step):
+    provider: Literal["gemini", "local"]
+    gemini: GeminiImageSettings = Field(default_factory=GeminiImageSettings)
+    local: LocalImageSettings = Field(default_factory=LocalImageSettings)
+
+
+class KlingSettings(StrictModel):
+    """KIE.ai Kling: the model and its extra ``input`` fields vary by model generation."""
+
+    model: Text = "kling/v2-5-turbo-image-to-video-pro"
+    image_field: Literal["image_url", "image_urls"] = "image_url"
+    duration_s: int = Field(default=5, ge=1, le=15)
+    input: dict[str, str | int | float | bool | list[str]] = Field(default_factory=dict)
+    timeout_s: int = Field(default=1200, ge=60, le=7200)
+    cost_per_second_usd: Usd = Decimal("0.042")
+
+    @field_validator("input")
+    @classmethod
+    def _no_reserved_input(cls, value: dict[str, Any]) -> dict[str, Any]:
+        reserved = {"prompt", "image_url", "image_urls", "duration"} & set(value)
+        if reserved:
+            names = ", ".join(sorted(reserved))
+            raise ValueError(f"{names}: filled in per scene by the pipeline; remove from input")
+        return value
+
+
+class KenBurnsSettings(StrictModel):
+    zoom: float = Field(default=1.15, ge=1.0, le=2.0)
+    fps: int = Field(default=30, ge=12, le=60)
+
+
+class VideoStep(_Step):
+    provider: Literal["kling", "kenburns"]
+    kling: KlingSettings = Field(default_factory=KlingSettings)
+    kenburns: KenBurnsSettings = Field(default_factory=KenBurnsSettings)
+
+
+class ElevenLabsVoiceSettings(StrictModel):
+    voice_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{8,40}$")] = (
+        "21m00Tcm4TlvDq8ikWAM"
+    )
+    model_id: Text = "eleven_multilingual_v2"
+    stability: Fraction = 0.5
+    similarity_boost: Fraction = 0.75
+    style: Fraction = 0.0
+    speed: float = Field(default=1.0, ge=0.7, le=1.2)
+    use_speaker_boost: bool = True
+    output_format: Text = "mp3_44100_128"
+    cost_per_1k_chars_usd: Usd = Decimal("0.30")
+
+
+class EspeakVoiceSettings(StrictModel):
+    voice: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_+-]{2,40}$")] = "en-us"
+    rate: int = Field(default=165, ge=80, le=450)
+    pitch: int = Field(default=50, ge=0, le=99)
+
+
+class VoiceStep(_Step):
+    provider: Literal["elevenlabs", "espeak"]
+    elevenlabs: ElevenLabsVoiceSettings = Field(default_factory=ElevenLabsVoiceSettings)
+    espeak: EspeakVoiceSettings = Field(default_factory=EspeakVoiceSettings)
+
+
+class ElevenLabsSfxSettings(StrictModel):
+    prompt_influence: Fraction = 0.3
+    duration_s: float | None = Field(default=None, ge=0.5, le=30)
+    cost_per_call_usd: Usd = Decimal("0.04")
+
+
+class SynthSfxSettings(StrictModel):
+    seed: int | None = None
+
+
+class SfxStep(_Step):
+    provider: Literal["elevenlabs", "synth"]
+    elevenlabs: ElevenLabsSfxSettings = Field(default_factory=ElevenLabsSfxSettings)
+    synth: SynthSfxSettings = Field(default_factory=SynthSfxSettings)
+
+
+class GeminiPlannerSettings(StrictModel):
+    model: Text = "gemini-2.5-flash"
+    cost_per_call_usd: Usd = Decimal("0.01")
+
+
+class TemplatePlannerSettings(StrictModel):
+    pass
+
+
+class PlannerStep(_Step):
+    provider: Literal["gemini", "template"]
+    gemini: GeminiPlannerSettings = Field(default_factory=GeminiPlannerSettings)
+    template: TemplatePlannerSettings = Field(default_factory=TemplatePlannerSettings)
+
+
+class Providers(StrictModel):
+    image: ImageStep
+    video: VideoStep
+    voice: VoiceStep
+    sfx: SfxStep
+    planner: PlannerStep
+
+    @property
+    def paid(self) -> frozenset[str]:
+        """Paid services this channel calls: what the start-up checks need keys for."""
+        chosen = {
+            self.image.provider,
+            self.video.provider,
+            self.voice.provider,
+            self.sfx.provider,
+            self.planner.provider,
+        }
+        return frozenset(chosen & {"gemini", "kling", "elevenlabs"})

@@ -1,0 +1,222 @@
+"""Runs one item: resolves its artifact keys to files, passes the channel's secrets, calls a script.
+
+Nothing here holds a database transaction while work runs; the two short reads (task brief,
+credentials) finish before the script starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.config import get_settings
+from app.database import session_scope
+from app.models import Channel, PipelineStep, Task
+from app.schemas.plan_errors import PlanValidationError
+from app.services.pipeline_items import KEY_REF
+from app.services.planner import make_plan
+from app.utils.cli_wrapper import CLIScriptError, run_cli_script
+from app.utils.filesystem import get_published_dir, safe_join, workspace_root
+
+RemoteIdsCallback = Callable[[dict[str, str]], Awaitable[None]]
+
+
+class ItemFailure(Exception):
+    """A failed item run; ``retryable`` says whether another attempt may succeed."""
+
+    def __init__(self, code: str, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+
+
+@dataclass
+class ItemOutcome:
+    output_keys: dict[str, Any] = field(default_factory=dict)
+    result: dict[str, Any] = field(default_factory=dict)
+    remote_ids: dict[str, Any] = field(default_factory=dict)
+    cost_usd: float = 0.0
+    service: str = "offline"
+    model: str | None = None
+    units: float = 0.0
+    unit_label: str | None = None
+    plan: dict[str, Any] | None = None
+    final_video_key: str | None = None
+
+
+def key_path(key: str) -> Path:
+    """The local file of an artifact key (workspace-relative; keys never escape the root)."""
+    return safe_join(workspace_root(), *key.split("/"))
+
+
+def _resolve_json(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(KEY_REF):
+        return str(key_path(value[len(KEY_REF) :]))
+    if isinstance(value, dict):
+        return {k: _resolve_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_json(v) for v in value]
+    return value
+
+
+async def _credential_env(channel_id: uuid.UUID, providers: list[str]) -> dict[str, str]:
+    """Environment for the script: the channel's stored secret, else the process-wide one."""
+    if not providers:
+        return {}
+    from app.services.credentials import ENV_VARS, CredentialProvider, get_credential
+
+    settings = get_settings()
+    fallback = {
+        "gemini": settings.gemini_api_key,
+        "kie": settings.kie_api_key,
+        "elevenlabs": settings.elevenlabs_api_key,
+    }
+    env: dict[str, str] = {}
+    async with session_scope() as session:
+        for provider in providers:
+            name = ENV_VARS[CredentialProvider(provider)]
+            value = await get_credential(session, channel_id, provider)
+            secret = fallback.get(provider)
+            value = value or (secret.get_secret_value() if secret else None)
+            if not value:
+                raise ItemFailure(
+                    "CREDENTIALS_MISSING",
+                    f"{name} is not set for this channel: store the {provider} key for the channel "
+                    f"or set {name} for the fleet (the channel config names a paid provider)",
+                    retryable=False,
+                )
+            env[name] = value
+    return env
+
+
+async def _run_script(
+    channel_id: uuid.UUID,
+    inputs: dict[str, Any],
+    remote_ids: dict[str, Any],
+    on_remote_ids: RemoteIdsCallback,
+) -> ItemOutcome:
+    args: list[str] = list(inputs["args"])
+    for flag, key in inputs["in_files"]:
+        path = key_path(key)
+        if not path.is_file():
+            raise ItemFailure(
+                "INPUT_MISSING", f"input {key} for {flag} does not exist", retryable=False
+            )
+        args += [flag, str(path)]
+    out_keys: dict[str, str] = {}
+    for flag, key in inputs["out_files"]:
+        path = key_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        args += [flag, str(path)]
+        out_keys[flag.lstrip("-")] = key
+    for flag, key in inputs.get("dir_args", []):
+        directory = key_path(key)
+        directory.mkdir(parents=True, exist_ok=True)
+        args += [flag, str(directory)]
+    if remote_ids.get("kling_task_id"):
+        args += ["--resume-task-id", str(remote_ids["kling_task_id"])]
+    env = await _credential_env(channel_id, list(inputs.get("credentials", [])))
+
+    async def on_event(event: dict[str, Any]) -> None:
+        if event.get("event") == "remote_task" and event.get("task_id"):
+            await on_remote_ids({"kling_task_id": str(event["task_id"])})
+
+    with tempfile.TemporaryDirectory(prefix="vidgen-item-") as tmp:
+        for flag, payload in inputs.get("json_files", {}).items():
+            path = Path(tmp) / f"{flag.strip('-')}.json"
+            path.write_text(json.dumps(_resolve_json(payload)))
+            args += [flag, str(path)]
+        try:
+            result = await run_cli_script(
+                inputs["script"], args, timeout=float(inputs["timeout_s"]), env=env, on_event=on_event
+            )
+        except CLIScriptError as exc:
+            code = "SCRIPT_TIMEOUT" if "timed out" in exc.message else "SCRIPT_FAILED"
+            raise ItemFailure(code, f"{inputs['script']}: {exc.message}", retryable=exc.retryable) from None
+    for flag, key in inputs["out_files"]:
+        path = key_path(key)
+        if not path.is_file() or path.stat().st_size == 0:
+            raise ItemFailure(
+                "OUTPUT_MISSING", f"{inputs['script']} reported success but wrote no {key}", retryable=True
+            )
+    return ItemOutcome(
+        output_keys=out_keys,
+        result={k: v for k, v in result.raw.items() if k not in ("outputs",)},
+        remote_ids=dict(result.remote_ids),
+        cost_usd=float(result.cost_usd or 0.0),
+        service=str(inputs.get("service") or result.provider or "offline"),
+        model=result.model,
+        units=float(inputs.get("units") or 0),
+        unit_label=inputs.get("unit_label"),
+    )
+
+
+async def _run_plan(task_id: uuid.UUID, inputs: dict[str, Any]) -> ItemOutcome:
+    async with session_scope() as session:
+        task = await session.get(Task, task_id)
+        channel = await session.get(Channel, task.channel_id) if task else None
+        if task is None or channel is None:
+            raise ItemFailure("TASK_MISSING", "the task no longer exists", retryable=False)
+        brief = {
+            "title": task.title,
+            "topic": task.topic,
+            "story_direction": task.story_direction,
+            "plan": task.plan,
+        }
+    try:
+        made = await make_plan(channel=channel, **brief)
+    except PlanValidationError as exc:
+        raise ItemFailure("PLAN_INVALID", str(exc), retryable=False) from None
+    return ItemOutcome(
+        plan=made.plan,
+        result={"source": made.source, "scenes": len(made.plan["scenes"])},
+        cost_usd=made.cost_usd,
+        service=made.source,
+        model=made.model,
+        units=1 if made.cost_usd else 0,
+        unit_label="call",
+    )
+
+
+async def _publish(task_id: uuid.UUID, inputs: dict[str, Any]) -> ItemOutcome:
+    """Offline publish: copy the final video to ``workspace/published/`` (YouTube comes later)."""
+    source = key_path(inputs["final_key"])
+    if not source.is_file():
+        raise ItemFailure("INPUT_MISSING", f"final video {inputs['final_key']} does not exist", retryable=False)
+    target = get_published_dir() / f"{task_id}.mp4"
+    partial = target.with_suffix(".mp4.part")
+    shutil.copyfile(source, partial)
+    os.replace(partial, target)
+    published_key = str(target.relative_to(workspace_root()))
+    return ItemOutcome(output_keys={"published": published_key}, result={"published": published_key})
+
+
+async def execute_item(
+    *,
+    task_id: uuid.UUID,
+    channel_id: uuid.UUID,
+    step: PipelineStep,
+    item_key: str,
+    inputs: dict[str, Any],
+    remote_ids: dict[str, Any],
+    on_remote_ids: RemoteIdsCallback,
+) -> ItemOutcome:
+    kind = inputs.get("kind")
+    if kind == "script":
+        outcome = await _run_script(channel_id, inputs, remote_ids, on_remote_ids)
+        if inputs.get("final"):
+            outcome.final_video_key = outcome.output_keys.get("output")
+        return outcome
+    if kind == "plan":
+        return await _run_plan(task_id, inputs)
+    if kind == "publish":
+        return await _publish(task_id, inputs)
+    raise ItemFailure("ITEM_INVALID", f"{step.value} item {item_key} has unknown kind {kind!r}", retryable=False)

@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""Generate one image asset (a character, an environment or a prop) from a text prompt.
+
+Providers: ``gemini`` (Google's generateContent with image output; reference images keep a
+character consistent across scenes) and ``local`` (offline: a procedural Pillow drawing, the
+same picture for the same prompt, so a whole pipeline can run without any paid service).
+The last stdout line is the JSON result; errors are one ``❌`` line on stderr with exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+from PIL import Image, UnidentifiedImageError
+
+import _common
+import _images
+
+GEMINI_BASE_URL = "https://generativelanguage.googleapis.com"
+DEFAULT_MODEL = "gemini-3.1-flash-image"
+DEFAULT_COST_USD = 0.039
+ASPECT_SIZES: dict[str, tuple[int, int]] = {
+    "16:9": (1920, 1080),
+    "9:16": (1080, 1920),
+    "1:1": (1024, 1024),
+}
+# Large references are shrunk before upload: Gemini caps inline request data at 20 MB and does
+# not need more than this to keep a character's look.
+MAX_REFERENCE_SIDE = 2048
+# Asked of Gemini for figures so create_composite can key the backdrop out cleanly.
+KIND_HINTS = {
+    "character": "Full body, centred, on a plain uniform light background, no scenery.",
+    "prop": "A single object, centred, on a plain uniform light background, no scenery.",
+}
+MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+def model_name(value: str) -> str:
+    """argparse type: the model goes into the URL path, so only plain names are accepted."""
+    if not MODEL_NAME.match(value):
+        raise argparse.ArgumentTypeError(f"not a model name: {value!r}")
+    return value
+
+
+def non_negative(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {value!r}")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _common.parser(__doc__.splitlines()[0] if __doc__ else "Generate an image asset.")
+    p.add_argument("--prompt", required=True, help="what to draw")
+    p.add_argument("--output", required=True, type=Path, help="PNG file to write")
+    p.add_argument(
+        "--provider", choices=("gemini", "local"), default="local", help="default: local (offline)"
+    )
+    p.add_argument(
+        "--reference-image",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="PNG",
+        help="image the result must stay consistent with (repeatable; sent to Gemini)",
+    )
+    p.add_argument("--aspect-ratio", choices=tuple(ASPECT_SIZES), default="16:9")
+    p.add_argument(
+        "--kind",
+        choices=("character", "environment", "prop"),
+        default=None,
+        help="local: what to draw (default environment); gemini: adds a plain-backdrop hint for figures",
+    )
+    p.add_argument(
+        "--model",
+        type=model_name,
+        default=DEFAULT_MODEL,
+        help=f"Gemini model (default {DEFAULT_MODEL})",
+    )
+    p.add_argument(
+        "--image-size", choices=("1K", "2K"), default="1K", help="Gemini output resolution"
+    )
+    p.add_argument(
+        "--cost-usd",
+        type=non_negative,
+        default=DEFAULT_COST_USD,
+        help=f"price of one Gemini image, reported in the result (default {DEFAULT_COST_USD})",
+    )
+    p.add_argument(
+        "--size",
+        type=_common.parse_size,
+        default=None,
+        metavar="WxH",
+        help="local only: pixel size (default from --aspect-ratio: 1920x1080, 1080x1920, 1024x1024)",
+    )
+    return p
+
+
+# ---------------------------------------------------------------- reference images
+
+
+def reference_part(path: Path) -> dict[str, Any]:
+    """Read a reference image as an inlineData part; PNG bytes go as they are, the rest is re-encoded."""
+    img = _images.load_image(path, "reference image")
+    if img.format == "PNG" and max(img.size) <= MAX_REFERENCE_SIDE:
+        data = path.read_bytes()
+    else:
+        img.thumbnail((MAX_REFERENCE_SIDE, MAX_REFERENCE_SIDE), Image.Resampling.LANCZOS)
+        buf = io.BytesIO()
+        img.convert("RGBA" if _images.has_real_alpha(img) else "RGB").save(buf, format="PNG")
+        data = buf.getvalue()
+    return {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(data).decode("ascii")}}
+
+
+# ---------------------------------------------------------------- Gemini
+
+
+def describe_gemini_error(response: httpx.Response) -> str:
+    try:
+        error = response.json().get("error", {})
+        message, status = error.get("message"), error.get("status")
+    except (ValueError, AttributeError):
+        return response.text.strip()[:200] or response.reason_phrase
+    return " ".join(str(p) for p in (status, message) if p) or response.reason_phrase
+
+
+def retry_delay(response: httpx.Response) -> float | None:
+    """Google puts the wait in a RetryInfo detail (``"retryDelay": "37s"``) rather than a header."""
+    try:
+        details = response.json().get("error", {}).get("details", [])
+        for detail in details:
+            if str(detail.get("@type", "")).endswith("RetryInfo"):
+                return max(0.0, float(str(detail.get("retryDelay", "")).rstrip("s")))
+    except (ValueError, AttributeError, TypeError):
+        return None
+    return None
+
+
+def request_body(
+    prompt: str, kind: str | None, aspect: str, image_size: str, refs: list[dict[str, Any]]
+) -> dict[str, Any]:
+    text = f"{prompt}\n\n{KIND_HINTS[kind]}" if kind in KIND_HINTS else prompt
+    return {
+        "contents": [{"role": "user", "parts": [{"text": text}, *refs]}],
+        "generationConfig": {
+            "responseModalities": ["IMAGE"],
+            "imageConfig": {"aspectRatio": aspect, "imageSize": image_size},
+        },
+    }
+
+
+def call_gemini(url: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST with retries on 429/5xx/timeouts; 400/401/403/404 fail at once with Google's message."""
+    what = "Gemini image generation"
+    with _common.http_client() as client:
+
+        def attempt() -> dict[str, Any]:
+            response = client.post(url, json=body, headers={"x-goog-api-key": key})
+            try:
+                _common.check_response(response, what=what, describe=describe_gemini_error)
+            except _common.HTTPFailure as exc:
+                if exc.retry_after is None:
+                    exc.retry_after = retry_delay(response)
+                raise
+            try:
+                data = response.json()
+            except ValueError:
+                raise _common.ScriptError(f"{what}: the answer is not JSON") from None
+            if not isinstance(data, dict):
+                raise _common.ScriptError(f"{what}: unexpected answer shape")
+            return data
+
+        result: dict[str, Any] = _common.with_retries(attempt, what=what)
+        return result
+
+
+def pick_image(data: dict[str, Any]) -> bytes:
+    """The last non-thought image part; a blocked prompt or a refusal becomes a clear error."""
+    candidates = data.get("candidates") or []
+    if not candidates:
+        feedback = data.get("promptFeedback") or {}
+        reason = feedback.get("blockReason")
+        if reason:
+            extra = feedback.get("blockReasonMessage")
+            raise _common.ScriptError(
+                f"Gemini blocked the prompt: {reason}" + (f" ({extra})" if extra else "")
+            )
+        raise _common.ScriptError("Gemini returned no candidates and no block reason")
+    candidate = candidates[0]
+    parts = (candidate.get("content") or {}).get("parts") or []
+    images = [
+        part.get("inlineData") or part.get("inline_data")
+        for part in parts
+        if (part.get("inlineData") or part.get("inline_data")) and not part.get("thought")
+    ]
+    images = [
+        img
+        for img in images
+        if str(img.get("mimeType") or img.get("mime_type") or "").startswith("image/")
+    ]
+    if not images:
+        reason = candidate.get("finishReason") or "unknown"
+        said = " ".join(
+            p["text"] for p in parts if isinstance(p.get("text"), str) and not p.get("thought")
+        )
+        message = candidate.get("finishMessage") or said
+        raise _common.ScriptError(
+            f"Gemini returned no image (finishReason {reason})"
+            + (f": {message[:200]}" if message else "")
+        )
+    try:
+        return base64.b64decode(images[-1].get("data") or "", validate=True)
+    except (binascii.Error, ValueError):
+        raise _common.ScriptError("Gemini's image data is not valid base64") from None
+
+
+def write_image(raw: bytes, output: Path) -> Image.Image:
+    """Keep PNG bytes as they came; convert anything else (JPEG, WebP) to PNG."""
+    try:
+        with Image.open(io.BytesIO(raw)) as img:
+            img.load()
+            fmt = img.format
+            converted = img.convert("RGBA" if _images.has_real_alpha(img) else "RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise _common.ScriptError(f"Gemini's image cannot be decoded: {exc}") from None
+    if fmt == "PNG":
+        _images.write_bytes_atomic(raw, output)
+    else:
+        _images.save_png(converted, output)
+    return converted
+
+
+def run_gemini(args: argparse.Namespace, refs: list[dict[str, Any]]) -> None:
+    key = _common.require_env("GEMINI_API_KEY", "gemini")
+    url = f"{_common.base_url('GEMINI_BASE_URL', GEMINI_BASE_URL)}/v1beta/models/{args.model}:generateContent"
+    body = request_body(args.prompt, args.kind, args.aspect_ratio, args.image_size, refs)
+    data = call_gemini(url, key, body)
+    img = write_image(pick_image(data), args.output)
+    response_id = data.get("responseId")
+    _common.emit_result(
+        outputs={"image": str(args.output)},
+        provider="gemini",
+        model=str(data.get("modelVersion") or args.model),
+        cost_usd=args.cost_usd,
+        remote_ids={"response_id": str(response_id)} if response_id else {},
+        width=img.width,
+        height=img.height,
+        reference_images=len(refs),
+    )
+
+
+# ---------------------------------------------------------------- local
+
+
+def run_local(args: argparse.Namespace) -> None:
+    import _procedural
+
+    size = args.size or ASPECT_SIZES[args.aspect_ratio]
+    kind = args.kind or "environment"
+    img = _procedural.render(args.prompt, kind, size)
+    _images.save_png(img, args.output)
+    _common.emit_result(
+        outputs={"image": str(args.output)},
+        provider="local",
+        model="procedural",
+        cost_usd=0.0,
+        width=img.width,
+        height=img.height,
+        kind=kind,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.prompt.strip():
+        parser.error("--prompt must not be empty")
+    if args.provider == "gemini":
+        run_gemini(args, [reference_part(path) for path in args.reference_image])
+    else:
+        for path in args.reference_image:  # not used offline, but a bad path is still an error
+            _images.load_image(path, "reference image")
+        run_local(args)
+
+
+if __name__ == "__main__":
+    _common.run_main(main)
