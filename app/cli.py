@@ -6,16 +6,25 @@ import asyncio
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from app.config import get_settings
-from app.utils.logging import configure_logging, get_logger
+from app.utils.logging import configure_logging
 
-cli = typer.Typer(help="ai-video-generator: Notion board in, narrated videos out.", no_args_is_help=True)
-channels_cli = typer.Typer(help="Channel configurations (channel_configs/*.yaml).", no_args_is_help=True)
+if TYPE_CHECKING:
+    from app.services.channel_config import ChannelConfig
+    from app.services.channel_sync import SyncReport
+
+cli = typer.Typer(
+    help="ai-video-generator: Notion board in, narrated videos out.", no_args_is_help=True
+)
+channels_cli = typer.Typer(
+    help="Channel configurations (channel_configs/*.yaml).", no_args_is_help=True
+)
 keys_cli = typer.Typer(help="Encryption keys for stored credentials.", no_args_is_help=True)
 cli.add_typer(channels_cli, name="channels")
 cli.add_typer(keys_cli, name="keys")
@@ -28,7 +37,9 @@ def _setup(process: str) -> None:
 
 @cli.command()
 def web(
-    host: Annotated[str | None, typer.Option(help="Bind address (default HOST or 127.0.0.1).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Bind address (default HOST or 127.0.0.1).")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default PORT or 8000).")] = None,
 ) -> None:
     """Serve the API (and, later, the dashboard, Notion poller and dispatcher)."""
@@ -77,7 +88,7 @@ def channels_sync(
     typer.echo(f"✅ channels synced: {report}")
 
 
-async def _sync(configs: list[object]) -> object:
+async def _sync(configs: Sequence[ChannelConfig]) -> SyncReport:
     from app.database import dispose_engine, init_engine, session_scope
     from app.services.channel_sync import sync_channels
     from app.services.migrations import upgrade_to_head
@@ -86,7 +97,7 @@ async def _sync(configs: list[object]) -> object:
     try:
         await upgrade_to_head()
         async with session_scope() as session:
-            return await sync_channels(session, configs)  # type: ignore[arg-type]
+            return await sync_channels(session, configs)
     finally:
         await dispose_engine()
 
@@ -112,7 +123,9 @@ def up(
     _prepare_database()
     fleet = Fleet(workers=workers, port=port, log_sink=prefixed_printer())
     fleet.start()
-    typer.echo(f"✅ fleet up: web on port {port or get_settings().port}, {workers} workers (Ctrl-C stops)")
+    typer.echo(
+        f"✅ fleet up: web on port {port or get_settings().port}, {workers} workers (Ctrl-C stops)"
+    )
     try:
         while True:
             time.sleep(1)
@@ -129,9 +142,13 @@ def up(
 
 @cli.command()
 def demo(
-    topic: Annotated[str | None, typer.Option(help="What the video is about (default: a sample).")] = None,
+    topic: Annotated[
+        str | None, typer.Option(help="What the video is about (default: a sample).")
+    ] = None,
     plan: Annotated[Path | None, typer.Option(help="A hand-written plan JSON file.")] = None,
-    review: Annotated[bool, typer.Option(help="Wait for your approvals instead of auto-approving.")] = False,
+    review: Annotated[
+        bool, typer.Option(help="Wait for your approvals instead of auto-approving.")
+    ] = False,
     workers: Annotated[int, typer.Option(min=1, max=8)] = 3,
 ) -> None:
     """Make one video end to end, offline, on the demo channel, and print where it is."""

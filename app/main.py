@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,12 +11,13 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from app.config import Settings, get_settings
 from app.database import dispose_engine, init_engine, session_scope
-from app.routes import channels, health, tasks
-from app.routes.deps import get_app_settings, require_token
+from app.routes import channels, health, task_actions, tasks
+from app.routes.deps import require_token
 from app.routes.error_handlers import install_error_handlers
 from app.routes.responses import ERROR_RESPONSES
 from app.services.channel_config import ChannelConfigError, load_channel_configs
 from app.services.channel_sync import sync_channels
+from app.services.dispatcher import Dispatcher
 from app.utils.logging import configure_logging, get_logger, register_secret
 
 API_PREFIX = "/api/v1"
@@ -30,24 +33,32 @@ async def sync_channel_configs(settings: Settings) -> None:
         log.error("web.channel_configs_invalid", error=str(exc))
         raise
     async with session_scope() as session:
-        report = await sync_channels(session, configs)
-    log.info("web.channels_synced", report=str(report))
+        await sync_channels(session, configs)
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     configure_logging(settings.log_level, settings.log_format, process="web")
-    if settings.api_token is not None:
-        register_secret(settings.api_token.get_secret_value())
+    token = settings.api_token.get_secret_value() if settings.api_token else ""
+    if token:
+        register_secret(token)
     else:
         log.warning("web.api_token_missing", detail="every /api/v1 request will get 401")
     init_engine(application_name="web", settings=settings)
+    dispatcher = Dispatcher()
+    dispatcher_task: asyncio.Task[None] | None = None
     try:
         await sync_channel_configs(settings)
+        dispatcher_task = asyncio.create_task(dispatcher.run(), name="dispatcher")
+        app.state.dispatcher = dispatcher
         log.info("web.started")
         yield
     finally:
+        dispatcher.stop()
+        if dispatcher_task is not None:
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(dispatcher_task, 10)
         await dispose_engine()
 
 
@@ -58,6 +69,7 @@ def _api_router() -> APIRouter:
     )
     api.include_router(channels.router)
     api.include_router(tasks.router)
+    api.include_router(task_actions.router)
     return api
 
 
@@ -78,4 +90,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-__all__ = ["API_PREFIX", "create_app", "get_app_settings", "lifespan", "sync_channel_configs"]
+__all__ = ["API_PREFIX", "create_app", "lifespan", "sync_channel_configs"]

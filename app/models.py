@@ -83,7 +83,9 @@ class ReviewDecision(StrEnum):
     REJECTED = "rejected"
 
 
-ACTIVE_TASK_STATUSES = frozenset({TaskStatus.QUEUED, TaskStatus.RUNNING, TaskStatus.AWAITING_REVIEW})
+ACTIVE_TASK_STATUSES = frozenset(
+    {TaskStatus.QUEUED, TaskStatus.RUNNING, TaskStatus.AWAITING_REVIEW}
+)
 TERMINAL_TASK_STATUSES = frozenset({TaskStatus.PUBLISHED, TaskStatus.CANCELLED})
 
 
@@ -163,8 +165,12 @@ class Task(TimestampMixin, Base):
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     channel_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("channels.id", ondelete="RESTRICT"))
-    status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus, "task_status"), default=TaskStatus.DRAFT)
-    step: Mapped[PipelineStep] = mapped_column(_enum(PipelineStep, "pipeline_step"), default=PipelineStep.PLAN)
+    status: Mapped[TaskStatus] = mapped_column(
+        _enum(TaskStatus, "task_status"), default=TaskStatus.DRAFT
+    )
+    step: Mapped[PipelineStep] = mapped_column(
+        _enum(PipelineStep, "pipeline_step"), default=PipelineStep.PLAN
+    )
     status_reason: Mapped[str | None] = mapped_column(Text)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     title: Mapped[str] = mapped_column(String(300))
@@ -201,7 +207,9 @@ class TaskStep(Base):
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
     step: Mapped[PipelineStep] = mapped_column(_enum(PipelineStep, "pipeline_step"))
-    status: Mapped[StepStatus] = mapped_column(_enum(StepStatus, "step_status"), default=StepStatus.PENDING)
+    status: Mapped[StepStatus] = mapped_column(
+        _enum(StepStatus, "step_status"), default=StepStatus.PENDING
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     starts: Mapped[int] = mapped_column(Integer, default=0)
     error_code: Mapped[str | None] = mapped_column(String(64))
@@ -232,7 +240,9 @@ class TaskItem(Base):
     step: Mapped[PipelineStep] = mapped_column(_enum(PipelineStep, "pipeline_step"))
     item_key: Mapped[str] = mapped_column(String(200))
     scene_number: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[ItemStatus] = mapped_column(_enum(ItemStatus, "item_status"), default=ItemStatus.PENDING)
+    status: Mapped[ItemStatus] = mapped_column(
+        _enum(ItemStatus, "item_status"), default=ItemStatus.PENDING
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     inputs: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     output_keys: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)

@@ -28,7 +28,9 @@ log = get_logger("worker")
 
 @dataclass
 class WorkerSettings:
-    name: str = field(default_factory=lambda: os.environ.get("WORKER_NAME", f"worker-{os.getpid()}"))
+    name: str = field(
+        default_factory=lambda: os.environ.get("WORKER_NAME", f"worker-{os.getpid()}")
+    )
     max_concurrent_tasks: int = 8
     batch_size: int = 1
     heartbeat_timeout_s: float = 30.0
@@ -40,10 +42,18 @@ class WorkerSettings:
     def from_env(cls) -> WorkerSettings:
         settings = cls()
         env = os.environ
-        settings.max_concurrent_tasks = int(env.get("WORKER_MAX_CONCURRENT_TASKS", settings.max_concurrent_tasks))
-        settings.heartbeat_timeout_s = float(env.get("WORKER_HEARTBEAT_TIMEOUT_S", settings.heartbeat_timeout_s))
-        settings.dequeue_timeout_s = float(env.get("WORKER_DEQUEUE_TIMEOUT_S", settings.dequeue_timeout_s))
-        settings.shutdown_grace_s = float(env.get("WORKER_SHUTDOWN_GRACE_S", settings.shutdown_grace_s))
+        settings.max_concurrent_tasks = int(
+            env.get("WORKER_MAX_CONCURRENT_TASKS", settings.max_concurrent_tasks)
+        )
+        settings.heartbeat_timeout_s = float(
+            env.get("WORKER_HEARTBEAT_TIMEOUT_S", settings.heartbeat_timeout_s)
+        )
+        settings.dequeue_timeout_s = float(
+            env.get("WORKER_DEQUEUE_TIMEOUT_S", settings.dequeue_timeout_s)
+        )
+        settings.shutdown_grace_s = float(
+            env.get("WORKER_SHUTDOWN_GRACE_S", settings.shutdown_grace_s)
+        )
         for pool in settings.pool_limits:
             raw = env.get(f"POOL_LIMIT_{pool.upper()}")
             if raw:
@@ -86,7 +96,9 @@ class Worker:
                 self._qm.run(
                     dequeue_timeout=timedelta(seconds=self.settings.dequeue_timeout_s),
                     batch_size=self.settings.batch_size,
-                    max_concurrent_tasks=max(self.settings.max_concurrent_tasks, 2 * self.settings.batch_size),
+                    max_concurrent_tasks=max(
+                        self.settings.max_concurrent_tasks, 2 * self.settings.batch_size
+                    ),
                     heartbeat_timeout=timedelta(seconds=self.settings.heartbeat_timeout_s),
                     shutdown_on_listener_failure=True,
                 )
@@ -120,7 +132,12 @@ class Worker:
                 await self._run_once()
                 backoff = 0.5
             except (OSError, ConnectionError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("worker.connection_lost", worker=self.settings.name, error=str(exc), retry_in_s=backoff)
+                log.warning(
+                    "worker.connection_lost",
+                    worker=self.settings.name,
+                    error=str(exc),
+                    retry_in_s=backoff,
+                )
             except Exception:
                 log.exception("worker.crashed", worker=self.settings.name)
             if self.stopping.is_set():

@@ -232,15 +232,15 @@ class Recipe:
 
 
 RECIPES: tuple[Recipe, ...] = (
-    Recipe("rain", ("rain", "drizzl", "downpour", "shower", "storm", "thunderstorm"), rain, -9.4),
-    Recipe("wind", ("wind", "breez", "gust", "gale", "storm", "blizzard", "howl"), wind, -2.1),
-    Recipe("thunder", ("thunder", "lightning", "storm"), thunder, 6.8, accent=True),
+    Recipe("rain", ("rain", "drizzle", "rainfall", "downpour", "shower", "storm", "thunderstorm"), rain, -9.4),
+    Recipe("wind", ("wind", "breeze", "gust", "gale", "storm", "blizzard", "howl"), wind, -2.1),
+    Recipe("thunder", ("thunder", "lightning", "storm", "thunderstorm"), thunder, 6.8, accent=True),
     Recipe("hum", ("hum", "buzz", "electric", "machine", "fridge", "server", "drone"), hum, -16.3),
     Recipe("engine", ("engine", "motor", "car", "truck", "traffic", "vehicle", "city"), engine, -14.8),
     Recipe("whoosh", ("whoosh", "swoosh", "swish", "swoop", "transition", "fly"), whoosh, -4.1, accent=True),
     Recipe("impact", ("impact", "hit", "thud", "punch", "slam", "knock", "bang", "crash", "drop"), impact, -5.8, accent=True),
-    Recipe("explosion", ("explosion", "explod", "blast", "boom", "detonat"), explosion, -1.4, accent=True),
-    Recipe("fire", ("fire", "flame", "campfire", "burn", "crackl", "fireplace"), fire, -7.0),
+    Recipe("explosion", ("explosion", "explode", "blast", "boom", "detonate"), explosion, -1.4, accent=True),
+    Recipe("fire", ("fire", "flame", "campfire", "burn", "crackle", "fireplace"), fire, -7.0),
     Recipe("waves", ("ocean", "wave", "sea", "surf", "beach", "tide", "shore"), waves, -5.1),
     Recipe("water", ("water", "stream", "river", "brook", "creek", "fountain", "splash", "drip"), water, -5.7),
     Recipe("birds", ("bird", "chirp", "tweet", "songbird", "forest", "morning"), birds, -11.6),
@@ -254,17 +254,28 @@ RECIPES: tuple[Recipe, ...] = (
 AMBIENT = Recipe("ambient", (), ambient, -3.8)
 
 
+_ENDINGS = "s|es|y|ing|ed|er|ers|ies"
+
+
+def _forms(keyword: str) -> re.Pattern[str]:
+    """The keyword and its usual inflections (rainy, humming, exploding), but not other words
+    that merely start with it (window is not wind)."""
+    stems = [re.escape(keyword), re.escape(keyword + keyword[-1])]
+    if keyword.endswith("e"):
+        stems.append(re.escape(keyword[:-1]))
+    return re.compile(f"(?:{'|'.join(stems)})(?:{_ENDINGS})?")
+
+
+def matches(recipe: Recipe, word: str) -> bool:
+    return any(word == k or _forms(k).fullmatch(word) for k in recipe.words)
+
+
 def pick(prompt: str) -> list[Recipe]:
     """The recipes a prompt names, in the order first mentioned; the ambient bed when none."""
-    words = re.findall(r"[a-z]+", prompt.lower())
     chosen: list[Recipe] = []
-    for word in words:
+    for word in re.findall(r"[a-z]+", prompt.lower()):
         for recipe in RECIPES:
-            hit = any(
-                word in (k, f"{k}s", f"{k}es") or (len(k) >= 4 and word.startswith(k))
-                for k in recipe.words
-            )
-            if hit and recipe not in chosen:
+            if recipe not in chosen and matches(recipe, word):
                 chosen.append(recipe)
     return chosen[:MAX_RECIPES] or [AMBIENT]
 

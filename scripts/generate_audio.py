@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     es.add_argument(
         "--rate",
         type=_audio.number_in(*_espeak.RATE_RANGE, kind=int),
-        default=165,
+        default=150,
         help="words per minute",
     )
     es.add_argument("--pitch", type=_audio.number_in(*_espeak.PITCH_RANGE, kind=int), default=50)

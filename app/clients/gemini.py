@@ -25,7 +25,9 @@ def _retryable(exc: BaseException) -> bool:
 
 
 class GeminiTextClient:
-    def __init__(self, *, api_key: str, base_url: str | None = None, timeout: float = 120.0) -> None:
+    def __init__(
+        self, *, api_key: str, base_url: str | None = None, timeout: float = 120.0
+    ) -> None:
         self._client = httpx.AsyncClient(
             base_url=(base_url or get_settings().gemini_base_url).rstrip("/"),
             headers={"x-goog-api-key": api_key},
@@ -36,7 +38,10 @@ class GeminiTextClient:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self._client.aclose()
 
@@ -53,7 +58,9 @@ class GeminiTextClient:
                 message = response.json()["error"]["message"]
             except (ValueError, KeyError, TypeError):
                 message = response.text[:200]
-            raise GeminiError(f"Gemini HTTP {response.status_code}: {message}", response.status_code)
+            raise GeminiError(
+                f"Gemini HTTP {response.status_code}: {message}", response.status_code
+            )
         data = response.json()
         parts = data.get("candidates", [{}])[0].get("content", {}).get("parts", [])
         text = "".join(p.get("text", "") for p in parts if not p.get("thought"))

@@ -43,7 +43,10 @@ def _scene_json(task: Task, config: ChannelConfig, number: int, narration: str) 
     }
     watermark = config.branding.watermark
     if watermark is not None:
-        scene["watermark"] = {**watermark.model_dump(mode="json"), "path": _media_ref(watermark.path)}
+        scene["watermark"] = {
+            **watermark.model_dump(mode="json"),
+            "path": _media_ref(watermark.path),
+        }
     return scene
 
 
@@ -59,7 +62,9 @@ def assembly_specs(task: Task, plan: ProductionPlan, config: ChannelConfig) -> l
                     "segment",
                     "assemble_video.py",
                     args=[],
-                    json_files={"--scene": _scene_json(task, config, scene.number, scene.narration)},
+                    json_files={
+                        "--scene": _scene_json(task, config, scene.number, scene.narration)
+                    },
                     out_files=[("--output", segment_key(task, scene.number))],
                     timeout_s=900,
                 ),

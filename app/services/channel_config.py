@@ -7,7 +7,8 @@ Decisions:
 - All files are checked before anything is reported, so one run lists every problem.
 - YAML is read with a ``SafeLoader`` subclass (safe constructors only) that refuses duplicate
   keys, which PyYAML otherwise resolves silently (last one wins), and that reads ``16:9`` and
-  ``17:00`` as text rather than YAML 1.1 base-60 numbers (969 and 1020).
+  ``17:00`` as text rather than YAML 1.1 base-60 numbers (969 and 1020). Aliases (``*name``)
+  are refused (a recursive or exponential alias could hang the loader).
 - A paid provider needs an API key, but nothing here checks keys: the same file is valid on a
   machine that has them; the start-up checks refuse to run a channel whose keys are missing.
 """
@@ -118,28 +119,38 @@ def display_path(path: Path) -> str:
 
 
 def _walk_nodes(
-    node: yaml.Node, path: Loc, lines: dict[Loc, int]
-) -> list[tuple[Loc, str, int, int]]:
-    """Record each key's line; return duplicate keys as (path, key, first line, second line)."""
-    duplicates: list[tuple[Loc, str, int, int]] = []
+    node: yaml.Node, path: Loc, lines: dict[Loc, int], visited: set[int]
+) -> list[tuple[Loc, str]]:
+    """Record each key's line; return (path, message) for duplicate keys and aliases.
+
+    Aliases are refused: a config gains little from them, and a node reached twice could make
+    this walk (and validation) loop or blow up exponentially.
+    """
+    if id(node) in visited:
+        return [(path, "aliases (*name) are not supported in channel configs; write the value out")]
+    visited.add(id(node))
+    found: list[tuple[Loc, str]] = []
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
             key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
             line = key_node.start_mark.line + 1
-            if key == "<<":
-                continue
             if key in seen:
-                duplicates.append((path, key, seen[key], line))
+                found.append(
+                    (
+                        (*path, key),
+                        f"duplicate key (first on line {seen[key]}, again on line {line}); keep one",
+                    )
+                )
                 continue
             seen[key] = line
             lines[(*path, key)] = line
-            duplicates += _walk_nodes(value_node, (*path, key), lines)
+            found += _walk_nodes(value_node, (*path, key), lines, visited)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            duplicates += _walk_nodes(item, (*path, index), lines)
-    return duplicates
+            found += _walk_nodes(item, (*path, index), lines, visited)
+    return found
 
 
 def _tab_problems(shown: str, text: str) -> list[ConfigProblem]:
@@ -189,17 +200,10 @@ def _parse(shown: str, raw: bytes, lines: dict[Loc, int]) -> dict[str, Any]:
             raise _whole_file(
                 shown, "file is empty; a channel config needs at least slug, name and providers"
             )
-        duplicates = _walk_nodes(node, (), lines)
-        if duplicates:
+        structural = _walk_nodes(node, (), lines, set())
+        if structural:
             raise _FileProblemsError(
-                [
-                    ConfigProblem(
-                        shown,
-                        field_path((*path, key)),
-                        f"duplicate key (first on line {first}, again on line {again}); keep one",
-                    )
-                    for path, key, first, again in duplicates
-                ]
+                [ConfigProblem(shown, field_path(loc), message) for loc, message in structural]
             )
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:

@@ -136,7 +136,10 @@ class GeminiPlannerSettings(StrictModel):
 
 
 class TemplatePlannerSettings(StrictModel):
-    pass
+    """The offline planner: how many scenes (default: 6 plus one per story-direction sentence)."""
+
+    scenes: int | None = Field(default=None, ge=6, le=16)
+    scene_duration_s: float = Field(default=5.0, ge=2.0, le=20.0)
 
 
 class PlannerStep(_Step):

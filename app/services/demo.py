@@ -17,7 +17,14 @@ from typing import Any
 
 import httpx
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from app.config import get_settings
@@ -87,7 +94,9 @@ def _create_task(client: httpx.Client, options: DemoOptions) -> dict[str, Any]:
 def run_demo(options: DemoOptions, console: Console | None = None) -> dict[str, Any]:
     console = console or Console()
     settings = get_settings()
-    token = settings.api_token.get_secret_value() if settings.api_token else secrets.token_urlsafe(24)
+    token = (
+        settings.api_token.get_secret_value() if settings.api_token else secrets.token_urlsafe(24)
+    )
     port = _free_port()
     log_path = settings.workspace_root / "logs" / "demo-fleet.log"
     fleet = Fleet(
@@ -101,7 +110,9 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict[str, 
     fleet.start()
     try:
         with httpx.Client(
-            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}, timeout=30
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
         ) as client:
             _wait_ready(client, fleet)
             task = _create_task(client, options)
@@ -149,7 +160,9 @@ def _watch(
                     )
                     time.sleep(2)
                 else:
-                    response = client.post(f"/api/v1/tasks/{task_id}/approve", json={"notes": "demo: auto-approved"})
+                    response = client.post(
+                        f"/api/v1/tasks/{task_id}/approve", json={"notes": "demo: auto-approved"}
+                    )
                     if response.status_code >= 400 and response.status_code != 409:
                         raise DemoError(f"approve failed: {response.text}")
             time.sleep(0.25)
@@ -165,7 +178,11 @@ def _update_bars(progress: Progress, bars: dict[str, TaskID], detail: dict[str, 
         bar = bars[step_row["step"]]
         done, total = counts.get(step_row["step"], [0, 0])
         progress.start_task(bar)
-        progress.update(bar, total=max(total, 1), completed=done if total else int(step_row["status"] == "completed"))
+        progress.update(
+            bar,
+            total=max(total, 1),
+            completed=done if total else int(step_row["status"] == "completed"),
+        )
         if step_row["status"] == "completed":
             progress.stop_task(bar)
 
@@ -187,5 +204,12 @@ def _summary(detail: dict[str, Any], elapsed: float, console: Console) -> dict[s
     console.print(table)
     cost = detail.get("total_cost_usd", 0)
     console.print(f"✅ Final video: [bold]{final}[/]")
-    console.print(f"   duration {duration:.2f} s · cost ${float(cost):.2f} · total time {elapsed:.1f} s")
-    return {"final_video": str(final), "duration_s": duration, "cost_usd": float(cost), "elapsed_s": elapsed}
+    console.print(
+        f"   duration {duration:.2f} s · cost ${float(cost):.2f} · total time {elapsed:.1f} s"
+    )
+    return {
+        "final_video": str(final),
+        "duration_s": duration,
+        "cost_usd": float(cost),
+        "elapsed_s": elapsed,
+    }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.database import plain_dsn, session_scope
 from app.models import PipelineStep, Task, TaskStatus
 from app.services.queue import DISPATCH_CHANNEL
+from app.services.reconciler import requeue_orphans
 from app.services.task_state import ensure_transition
 from app.utils.logging import get_logger
 from app.utils.time import utc_now
@@ -59,7 +61,9 @@ async def dispatch_one(session: AsyncSession) -> uuid.UUID | None:
     channel_id = (await session.execute(_NEXT_CHANNEL_SQL)).scalar_one_or_none()
     if channel_id is None:
         return None
-    task_id = (await session.execute(_NEXT_TASK_SQL, {"channel_id": channel_id})).scalar_one_or_none()
+    task_id = (
+        await session.execute(_NEXT_TASK_SQL, {"channel_id": channel_id})
+    ).scalar_one_or_none()
     if task_id is None:
         return None
     task = await session.get(Task, task_id)
@@ -73,8 +77,10 @@ async def dispatch_one(session: AsyncSession) -> uuid.UUID | None:
         text("UPDATE channels SET last_dispatched_at = :now WHERE id = :id"),
         {"now": now, "id": channel_id},
     )
-    await start_step(session, task, task.step if task.plan is not None else PipelineStep.PLAN, actor="dispatcher")
-    return task_id
+    await start_step(
+        session, task, task.step if task.plan is not None else PipelineStep.PLAN, actor="dispatcher"
+    )
+    return uuid.UUID(str(task_id))
 
 
 async def dispatch_pending(max_tasks: int = 1000) -> list[uuid.UUID]:
@@ -120,7 +126,9 @@ class Dispatcher:
                 await asyncio.wait_for(self._stopping.wait(), self.retry_seconds)
 
     async def _lead(self) -> None:
-        conn: Any = await asyncpg.connect(plain_dsn(), server_settings={"application_name": "dispatcher"})
+        conn: Any = await asyncpg.connect(
+            plain_dsn(), server_settings={"application_name": "dispatcher"}
+        )
         try:
             while not self._stopping.is_set():
                 if await conn.fetchval("SELECT pg_try_advisory_lock($1)", DISPATCHER_LOCK_KEY):
@@ -132,9 +140,13 @@ class Dispatcher:
             self.is_leader = True
             log.info("dispatch.leader_acquired")
             await conn.add_listener(DISPATCH_CHANNEL, lambda *_: self._wake.set())
+            next_reconcile = 0.0
             while not self._stopping.is_set():
                 self._wake.clear()
                 await dispatch_pending()
+                if time.monotonic() >= next_reconcile:
+                    await requeue_orphans()
+                    next_reconcile = time.monotonic() + self.tick_seconds
                 if conn.is_closed():
                     raise OSError("dispatcher connection closed")
                 with contextlib.suppress(TimeoutError):

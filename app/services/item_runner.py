@@ -28,7 +28,7 @@ from app.utils.filesystem import get_published_dir, safe_join, workspace_root
 RemoteIdsCallback = Callable[[dict[str, str]], Awaitable[None]]
 
 
-class ItemFailure(Exception):
+class ItemFailedError(Exception):
     """A failed item run; ``retryable`` says whether another attempt may succeed."""
 
     def __init__(self, code: str, message: str, *, retryable: bool) -> None:
@@ -87,7 +87,7 @@ async def _credential_env(channel_id: uuid.UUID, providers: list[str]) -> dict[s
             secret = fallback.get(provider)
             value = value or (secret.get_secret_value() if secret else None)
             if not value:
-                raise ItemFailure(
+                raise ItemFailedError(
                     "CREDENTIALS_MISSING",
                     f"{name} is not set for this channel: store the {provider} key for the channel "
                     f"or set {name} for the fleet (the channel config names a paid provider)",
@@ -107,7 +107,7 @@ async def _run_script(
     for flag, key in inputs["in_files"]:
         path = key_path(key)
         if not path.is_file():
-            raise ItemFailure(
+            raise ItemFailedError(
                 "INPUT_MISSING", f"input {key} for {flag} does not exist", retryable=False
             )
         args += [flag, str(path)]
@@ -136,16 +136,24 @@ async def _run_script(
             args += [flag, str(path)]
         try:
             result = await run_cli_script(
-                inputs["script"], args, timeout=float(inputs["timeout_s"]), env=env, on_event=on_event
+                inputs["script"],
+                args,
+                timeout=float(inputs["timeout_s"]),
+                env=env,
+                on_event=on_event,
             )
         except CLIScriptError as exc:
             code = "SCRIPT_TIMEOUT" if "timed out" in exc.message else "SCRIPT_FAILED"
-            raise ItemFailure(code, f"{inputs['script']}: {exc.message}", retryable=exc.retryable) from None
-    for flag, key in inputs["out_files"]:
+            raise ItemFailedError(
+                code, f"{inputs['script']}: {exc.message}", retryable=exc.retryable
+            ) from None
+    for _flag, key in inputs["out_files"]:
         path = key_path(key)
         if not path.is_file() or path.stat().st_size == 0:
-            raise ItemFailure(
-                "OUTPUT_MISSING", f"{inputs['script']} reported success but wrote no {key}", retryable=True
+            raise ItemFailedError(
+                "OUTPUT_MISSING",
+                f"{inputs['script']} reported success but wrote no {key}",
+                retryable=True,
             )
     return ItemOutcome(
         output_keys=out_keys,
@@ -164,17 +172,14 @@ async def _run_plan(task_id: uuid.UUID, inputs: dict[str, Any]) -> ItemOutcome:
         task = await session.get(Task, task_id)
         channel = await session.get(Channel, task.channel_id) if task else None
         if task is None or channel is None:
-            raise ItemFailure("TASK_MISSING", "the task no longer exists", retryable=False)
-        brief = {
-            "title": task.title,
-            "topic": task.topic,
-            "story_direction": task.story_direction,
-            "plan": task.plan,
-        }
+            raise ItemFailedError("TASK_MISSING", "the task no longer exists", retryable=False)
+        title, topic, direction, plan = task.title, task.topic, task.story_direction, task.plan
     try:
-        made = await make_plan(channel=channel, **brief)
+        made = await make_plan(
+            channel=channel, title=title, topic=topic, story_direction=direction, plan=plan
+        )
     except PlanValidationError as exc:
-        raise ItemFailure("PLAN_INVALID", str(exc), retryable=False) from None
+        raise ItemFailedError("PLAN_INVALID", str(exc), retryable=False) from None
     return ItemOutcome(
         plan=made.plan,
         result={"source": made.source, "scenes": len(made.plan["scenes"])},
@@ -190,13 +195,17 @@ async def _publish(task_id: uuid.UUID, inputs: dict[str, Any]) -> ItemOutcome:
     """Offline publish: copy the final video to ``workspace/published/`` (YouTube comes later)."""
     source = key_path(inputs["final_key"])
     if not source.is_file():
-        raise ItemFailure("INPUT_MISSING", f"final video {inputs['final_key']} does not exist", retryable=False)
+        raise ItemFailedError(
+            "INPUT_MISSING", f"final video {inputs['final_key']} does not exist", retryable=False
+        )
     target = get_published_dir() / f"{task_id}.mp4"
     partial = target.with_suffix(".mp4.part")
     shutil.copyfile(source, partial)
     os.replace(partial, target)
     published_key = str(target.relative_to(workspace_root()))
-    return ItemOutcome(output_keys={"published": published_key}, result={"published": published_key})
+    return ItemOutcome(
+        output_keys={"published": published_key}, result={"published": published_key}
+    )
 
 
 async def execute_item(
@@ -219,4 +228,6 @@ async def execute_item(
         return await _run_plan(task_id, inputs)
     if kind == "publish":
         return await _publish(task_id, inputs)
-    raise ItemFailure("ITEM_INVALID", f"{step.value} item {item_key} has unknown kind {kind!r}", retryable=False)
+    raise ItemFailedError(
+        "ITEM_INVALID", f"{step.value} item {item_key} has unknown kind {kind!r}", retryable=False
+    )

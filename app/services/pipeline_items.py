@@ -124,9 +124,12 @@ def _asset_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> lis
         args += ["--aspect-ratio", aspect]
         if image.provider == "gemini":
             args += [
-                "--model", image.gemini.model,
-                "--image-size", image.gemini.image_size if image.gemini.image_size != "4K" else "2K",
-                "--cost-usd", str(image.gemini.cost_per_image_usd),
+                "--model",
+                image.gemini.model,
+                "--image-size",
+                image.gemini.image_size if image.gemini.image_size != "4K" else "2K",
+                "--cost-usd",
+                str(image.gemini.cost_per_image_usd),
             ]
         elif asset.kind == "environment":
             args += ["--size", config.frame.size]
@@ -139,7 +142,9 @@ def _asset_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> lis
                     pool,
                     "generate_asset.py",
                     args=args,
-                    in_files=[("--reference-image", asset_key(task, ref)) for ref in asset.references],
+                    in_files=[
+                        ("--reference-image", asset_key(task, ref)) for ref in asset.references
+                    ],
                     out_files=[("--output", asset_key(task, asset.name))],
                     credentials=["gemini"] if image.provider == "gemini" else [],
                     timeout_s=600,
@@ -190,7 +195,14 @@ def _composite_items(task: Task, plan: ProductionPlan, config: ChannelConfig) ->
                 out_files=out,
                 timeout_s=300,
             )
-        specs.append(ItemSpec(key=scene_item(scene.number), pool="composite", inputs=inputs, scene_number=scene.number))
+        specs.append(
+            ItemSpec(
+                key=scene_item(scene.number),
+                pool="composite",
+                inputs=inputs,
+                scene_number=scene.number,
+            )
+        )
     return specs
 
 
@@ -198,15 +210,26 @@ def _video_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> lis
     video = config.providers.video
     specs = []
     for scene in plan.scenes:
-        args = ["--prompt", scene.motion_prompt, "--provider", video.provider, "--size", config.frame.size]
+        args = [
+            "--prompt",
+            scene.motion_prompt,
+            "--provider",
+            video.provider,
+            "--size",
+            config.frame.size,
+        ]
         if video.provider == "kling":
             kling = video.kling
             duration = 10 if scene.duration_s > 5 else 5
             args += [
-                "--duration", str(duration),
-                "--model", kling.model,
-                "--cost-usd", str(kling.cost_per_second_usd * duration),
-                "--max-wait", str(kling.timeout_s),
+                "--duration",
+                str(duration),
+                "--model",
+                kling.model,
+                "--cost-usd",
+                str(kling.cost_per_second_usd * duration),
+                "--max-wait",
+                str(kling.timeout_s),
             ]
             units, timeout = float(duration), kling.timeout_s + 300
         else:
@@ -241,11 +264,22 @@ def _narration_items(task: Task, plan: ProductionPlan, config: ChannelConfig) ->
         if voice.provider == "elevenlabs":
             v = voice.elevenlabs
             args += [
-                "--voice-id", v.voice_id, "--model-id", v.model_id,
-                "--stability", str(v.stability), "--similarity-boost", str(v.similarity_boost),
-                "--style", str(v.style), "--speed", str(v.speed),
-                "--output-format", v.output_format,
-                "--cost-per-1k-chars", str(v.cost_per_1k_chars_usd),
+                "--voice-id",
+                v.voice_id,
+                "--model-id",
+                v.model_id,
+                "--stability",
+                str(v.stability),
+                "--similarity-boost",
+                str(v.similarity_boost),
+                "--style",
+                str(v.style),
+                "--speed",
+                str(v.speed),
+                "--output-format",
+                v.output_format,
+                "--cost-per-1k-chars",
+                str(v.cost_per_1k_chars_usd),
             ]
         else:
             e = voice.espeak
@@ -279,7 +313,12 @@ def _sfx_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> list[
         args += ["--duration", f"{duration:g}"]
         if sfx.provider == "elevenlabs":
             s = sfx.elevenlabs
-            args += ["--prompt-influence", str(s.prompt_influence), "--cost-usd", str(s.cost_per_call_usd)]
+            args += [
+                "--prompt-influence",
+                str(s.prompt_influence),
+                "--cost-usd",
+                str(s.cost_per_call_usd),
+            ]
         specs.append(
             ItemSpec(
                 key=scene_item(scene.number),

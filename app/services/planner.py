@@ -43,15 +43,17 @@ async def make_plan(
     config = get_channel_config(channel)
     planner = config.providers.planner
     if planner.provider == "gemini":
-        return await _gemini_plan(channel, title=title, topic=topic, story_direction=story_direction, notes=notes)
+        return await _gemini_plan(
+            channel, title=title, topic=topic, story_direction=story_direction, notes=notes
+        )
     template = planner.template
     made = plan_from_brief(
         title=title,
         topic=topic,
         story_direction=story_direction,
         aspect_ratio=config.frame.aspect_ratio,
-        scene_count=getattr(template, "scenes", None),
-        scene_duration_s=float(getattr(template, "scene_duration_s", 5.0)),
+        scene_count=template.scenes,
+        scene_duration_s=template.scene_duration_s,
         notes=notes,
     )
     return MadePlan(plan=_checked(made), source="template")
@@ -72,10 +74,15 @@ Story direction: {direction}
 
 
 async def _gemini_plan(
-    channel: Channel, *, title: str, topic: str | None, story_direction: str | None, notes: str | None
+    channel: Channel,
+    *,
+    title: str,
+    topic: str | None,
+    story_direction: str | None,
+    notes: str | None,
 ) -> MadePlan:
     from app.clients.gemini import GeminiTextClient
-    from app.services.item_runner import ItemFailure, _credential_env
+    from app.services.item_runner import ItemFailedError, _credential_env
 
     config = get_channel_config(channel)
     settings = config.providers.planner.gemini
@@ -91,7 +98,9 @@ async def _gemini_plan(
     async with GeminiTextClient(api_key=env["GEMINI_API_KEY"]) as client:
         answer = await client.generate_json(settings.model, prompt)
         try:
-            return MadePlan(plan=_checked(answer), source="gemini", cost_usd=cost, model=settings.model)
+            return MadePlan(
+                plan=_checked(answer), source="gemini", cost_usd=cost, model=settings.model
+            )
         except PlanValidationError as exc:
             repair = (
                 f"{prompt}\n\nYour previous answer was invalid:\n{json.dumps(answer)[:20000]}\n"
@@ -99,8 +108,12 @@ async def _gemini_plan(
             )
             answer = await client.generate_json(settings.model, repair)
             try:
-                return MadePlan(plan=_checked(answer), source="gemini", cost_usd=2 * cost, model=settings.model)
+                return MadePlan(
+                    plan=_checked(answer), source="gemini", cost_usd=2 * cost, model=settings.model
+                )
             except PlanValidationError as again:
-                raise ItemFailure(
-                    "PLAN_INVALID", f"the LLM planner's plan is invalid after one repair: {again}", retryable=False
+                raise ItemFailedError(
+                    "PLAN_INVALID",
+                    f"the LLM planner's plan is invalid after one repair: {again}",
+                    retryable=False,
                 ) from None

@@ -85,4 +85,6 @@ async def enqueue_items(session: AsyncSession, jobs: list[ItemJob]) -> None:
 
 async def notify_dispatcher(session: AsyncSession, reason: str) -> None:
     """Wake the dispatcher when this transaction commits (task queued, finished, freed a slot)."""
-    await session.execute(text("SELECT pg_notify(:channel, :reason)"), {"channel": DISPATCH_CHANNEL, "reason": reason})
+    await session.execute(
+        text("SELECT pg_notify(:channel, :reason)"), {"channel": DISPATCH_CHANNEL, "reason": reason}
+    )

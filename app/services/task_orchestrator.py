@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.database import session_scope
 from app.models import (
-    AuditLog,
     Channel,
     ItemStatus,
     PipelineStep,
@@ -32,7 +31,8 @@ from app.models import (
     TaskStep,
     VideoCost,
 )
-from app.services.item_runner import ItemFailure, ItemOutcome, execute_item
+from app.services.audit import record_audit
+from app.services.item_runner import ItemFailedError, ItemOutcome, execute_item
 from app.services.pipeline_items import ItemSpec, build_item_specs, gates_for
 from app.services.queue import ItemJob, enqueue_items, notify_dispatcher
 from app.services.task_state import ensure_transition, next_step
@@ -65,21 +65,21 @@ def audit(
     *,
     actor: str,
     action: str,
-    task: Task | None = None,
+    task: Task,
     entity_type: str = "task",
     entity_id: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    session.add(
-        AuditLog(
-            actor=actor,
-            action=action,
-            entity_type=entity_type,
-            entity_id=entity_id or (str(task.id) if task else None),
-            task_id=task.id if task else None,
-            channel_id=task.channel_id if task else None,
-            details=details or {},
-        )
+    """An audit row about ``task`` (or one of its items) in the caller's transaction."""
+    record_audit(
+        session,
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id or str(task.id),
+        task_id=task.id,
+        channel_id=task.channel_id,
+        details=details,
     )
 
 
@@ -90,7 +90,9 @@ async def _lock_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
 
 async def _step_row(session: AsyncSession, task_id: uuid.UUID, step: PipelineStep) -> TaskStep:
     row = (
-        await session.execute(select(TaskStep).where(TaskStep.task_id == task_id, TaskStep.step == step))
+        await session.execute(
+            select(TaskStep).where(TaskStep.task_id == task_id, TaskStep.step == step)
+        )
     ).scalar_one_or_none()
     if row is None:
         row = TaskStep(task_id=task_id, step=step, status=StepStatus.PENDING, attempts=0, starts=0)
@@ -101,7 +103,9 @@ async def _step_row(session: AsyncSession, task_id: uuid.UUID, step: PipelineSte
 
 async def _items(session: AsyncSession, task_id: uuid.UUID, step: PipelineStep) -> list[TaskItem]:
     result = await session.execute(
-        select(TaskItem).where(TaskItem.task_id == task_id, TaskItem.step == step).order_by(TaskItem.item_key)
+        select(TaskItem)
+        .where(TaskItem.task_id == task_id, TaskItem.step == step)
+        .order_by(TaskItem.item_key)
     )
     return list(result.scalars())
 
@@ -215,13 +219,24 @@ async def complete_step(session: AsyncSession, task: Task, step: PipelineStep) -
         await start_step(session, task, following, actor="worker")
 
 
-async def approve_gate(session: AsyncSession, task: Task, *, actor: str, notes: str | None = None) -> None:
+async def approve_gate(
+    session: AsyncSession, task: Task, *, actor: str, notes: str | None = None
+) -> None:
     """Approve the gate the task waits at: the pipeline continues with the next step."""
     from app.models import Review, ReviewDecision
 
     ensure_transition(task.status, TaskStatus.RUNNING)
     gate = task.step
-    session.add(Review(task_id=task.id, gate=gate, decision=ReviewDecision.APPROVED, notes=notes, redo={}, actor=actor))
+    session.add(
+        Review(
+            task_id=task.id,
+            gate=gate,
+            decision=ReviewDecision.APPROVED,
+            notes=notes,
+            redo={},
+            actor=actor,
+        )
+    )
     audit(session, actor=actor, action="review.approved", task=task, details={"gate": gate.value})
     task.status_reason = None
     following = next_step(gate)
@@ -242,7 +257,13 @@ async def fail_task(
         ensure_transition(task.status, TaskStatus.FAILED)
         task.status = TaskStatus.FAILED
     task.error_code, task.error_message = code, message
-    audit(session, actor="worker", action="task.failed", task=task, details={"step": step.value, "code": code})
+    audit(
+        session,
+        actor="worker",
+        action="task.failed",
+        task=task,
+        details={"step": step.value, "code": code},
+    )
     log.warning("task.failed", task_id=str(task.id), step=step.value, code=code, error=message)
     await notify_dispatcher(session, "failed")
 
@@ -297,7 +318,12 @@ async def _claim(item_id: uuid.UUID, worker: str) -> ClaimedItem | None:
             task=task,
             entity_type="task_item",
             entity_id=str(item.id),
-            details={"step": item.step.value, "item": item.item_key, "attempt": item.attempts, "after_crash": crashed},
+            details={
+                "step": item.step.value,
+                "item": item.item_key,
+                "attempt": item.attempts,
+                "after_crash": crashed,
+            },
         )
         return ClaimedItem(
             item_id=item.id,
@@ -347,7 +373,9 @@ async def _record_success(claimed: ClaimedItem, outcome: ItemOutcome) -> None:
                     idempotency_key=f"{item.id}:{item.attempts}",
                 )
             )
-            task.total_cost_usd = (task.total_cost_usd or Decimal(0)) + Decimal(str(outcome.cost_usd))
+            task.total_cost_usd = (task.total_cost_usd or Decimal(0)) + Decimal(
+                str(outcome.cost_usd)
+            )
         if outcome.plan is not None:
             task.plan = outcome.plan
         if outcome.final_video_key is not None:
@@ -366,7 +394,7 @@ async def _record_success(claimed: ClaimedItem, outcome: ItemOutcome) -> None:
             await _advance(session, task, item.step)
 
 
-async def _record_failure(claimed: ClaimedItem, failure: ItemFailure) -> timedelta | None:
+async def _record_failure(claimed: ClaimedItem, failure: ItemFailedError) -> timedelta | None:
     """Record a failed run; return the retry delay when it is worth retrying, else fail the task."""
     async with session_scope() as session:
         task = await _lock_task(session, claimed.task_id)
@@ -400,7 +428,9 @@ async def run_item_job(item_id: uuid.UUID, *, worker: str) -> None:
     claimed = await _claim(item_id, worker)
     if claimed is None:
         return
-    with bound_context(task_id=str(claimed.task_id), step=claimed.step.value, item=claimed.item_key):
+    with bound_context(
+        task_id=str(claimed.task_id), step=claimed.step.value, item=claimed.item_key
+    ):
         log.info("item.started", attempt=claimed.attempt)
 
         async def on_remote_ids(ids: dict[str, str]) -> None:
@@ -416,8 +446,10 @@ async def run_item_job(item_id: uuid.UUID, *, worker: str) -> None:
                 remote_ids=claimed.remote_ids,
                 on_remote_ids=on_remote_ids,
             )
-        except ItemFailure as failure:
-            log.warning("item.failed", code=failure.code, error=failure.message, retryable=failure.retryable)
+        except ItemFailedError as failure:
+            log.warning(
+                "item.failed", code=failure.code, error=failure.message, retryable=failure.retryable
+            )
             delay = await _record_failure(claimed, failure)
             if delay is not None:
                 raise RetryRequested(delay=delay, reason=failure.code) from None

@@ -24,7 +24,9 @@ class InvalidTransitionError(Exception):
         self.current = current
         self.target = target
         allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[current])) or "nothing (terminal)"
-        super().__init__(f"a task cannot go from {current} to {target}; from {current} it may go to {allowed}")
+        super().__init__(
+            f"a task cannot go from {current} to {target}; from {current} it may go to {allowed}"
+        )
 
 
 def can_transition(current: TaskStatus, target: TaskStatus) -> bool:

@@ -82,12 +82,24 @@ def plan_from_brief(
         env_b = _ENVIRONMENTS[(seed + 1) % len(_ENVIRONMENTS)]
     hero = f"hero of {subject}"[:60]
     assets: list[dict[str, Any]] = [
-        {"name": "narrator", "kind": "character", "prompt": f"a friendly guide figure, {hero}", "references": []},
+        {
+            "name": "narrator",
+            "kind": "character",
+            "prompt": f"a friendly guide figure, {hero}",
+            "references": [],
+        },
         {"name": f"{env_a[0]}-scene", "kind": "environment", "prompt": env_a[1], "references": []},
         {"name": f"{env_b[0]}-scene", "kind": "environment", "prompt": env_b[1], "references": []},
     ]
     if env_c[0] not in (env_a[0], env_b[0]):
-        assets.append({"name": f"{env_c[0]}-scene", "kind": "environment", "prompt": env_c[1], "references": []})
+        assets.append(
+            {
+                "name": f"{env_c[0]}-scene",
+                "kind": "environment",
+                "prompt": env_c[1],
+                "references": [],
+            }
+        )
     environments = [a["name"] for a in assets if a["kind"] == "environment"]
 
     scenes: list[dict[str, Any]] = []

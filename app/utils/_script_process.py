@@ -138,7 +138,7 @@ async def wait_exit(proc: asyncio.subprocess.Process) -> int:
 def signal_group(pgid: int, sig: signal.Signals) -> bool:
     """Signal the script's whole process group; False when no process of it is left."""
     try:
-        os.kill(pgid, sig)
+        os.killpg(pgid, sig)
     except (ProcessLookupError, PermissionError):
         return False
     return True

@@ -217,7 +217,8 @@ async def run_cli_script(
     ``env`` carries the secrets (never put them in ``args``). Each stdout line that is a JSON
     object with an ``"event"`` key goes to ``on_event`` as soon as it arrives; while the callback
     runs the script's output is not read, so the script cannot get far ahead of the record. If
-    the callback raises, the script is killed and the callback's exception propagates.
+    the callback raises, the script is killed and the callback's exception propagates. The
+    ``timeout`` covers the whole run, callbacks included.
 
     Raises CLIScriptError (non-zero exit), CLIScriptTimeoutError, CLIScriptOutputError (exit 0
     without a result line) and InvalidScriptError (bad name, before anything runs).
@@ -259,7 +260,9 @@ async def run_cli_script(
             raise  # a TimeoutError from on_event, not ours
         await kill_group(proc, kill_grace)
         elapsed = time.monotonic() - started
-        log.warning("cli_script_timed_out", script=script, timeout_s=timeout, duration_s=elapsed)
+        log.warning(
+            "cli_script_timed_out", script=script, timeout_s=timeout, duration_s=round(elapsed, 3)
+        )
         raise CLIScriptTimeoutError(
             script,
             timeout,

@@ -18,7 +18,11 @@ _SECRET_KEY = re.compile(
     re.IGNORECASE,
 )
 _SECRET_PATTERNS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}"),
+    re.compile(r"(?i)\b((?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]{6,}"),
+    re.compile(r"(?i)((?:xi-|x-goog-|x-)?api[_-]?key\"?\s*:\s*\"?)[^\s,;\"'}]{8,}"),
+    re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/\s@]+:)[^@\s/]+(@)"),
+    re.compile(r"\bntn_[A-Za-z0-9]{20,}"),  # Notion integration tokens
+    re.compile(r"\b1//[0-9A-Za-z_-]{20,}"),  # Google OAuth refresh tokens
     re.compile(r"https://(?:[a-z]+\.)?discord(?:app)?\.com/api/webhooks/[^\s\"']+", re.IGNORECASE),
     re.compile(r"(?i)((?:api[_-]?key|token|secret|password|key)=)[^&\s\"']+"),
     re.compile(r"(?i)(postgres(?:ql)?(?:\+asyncpg)?://[^:/\s]+:)[^@\s]+(@)"),
@@ -73,7 +77,9 @@ def redact_processor(
     return event_dict
 
 
-def configure_logging(level: str = "INFO", fmt: str = "json", *, process: str | None = None) -> None:
+def configure_logging(
+    level: str = "INFO", fmt: str = "json", *, process: str | None = None
+) -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"

@@ -14,6 +14,8 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -22,6 +24,8 @@ import imageio_ffmpeg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+
+from tests.fakes.server import serve
 
 DEFAULT_KEY = "test-elevenlabs-key"
 DEFAULT_VOICES = ("21m00Tcm4TlvDq8ikWAM", "voice-narrator")
@@ -55,9 +59,21 @@ def render_audio(output_format: str, seconds: float) -> bytes:
     return subprocess.run(cmd, capture_output=True, check=True).stdout
 
 
+# The formats the API offers, as the official SDK (2.x) lists them; anything else is a 422.
+KNOWN_FORMATS = frozenset(
+    ["mp3_22050_32", "mp3_24000_48", *(f"mp3_44100_{b}" for b in (32, 64, 96, 128, 192))]
+    + [f"opus_48000_{b}" for b in (32, 64, 96, 128, 192)]
+    + [
+        f"{kind}_{r}"
+        for kind in ("pcm", "wav")
+        for r in (8000, 16000, 22050, 24000, 32000, 44100, 48000)
+    ]
+    + ["ulaw_8000", "alaw_8000"]
+)
+
+
 def valid_format(output_format: str) -> bool:
-    parts = output_format.split("_")
-    return parts[0] in _FORMATS and len(parts) >= 2 and parts[1].isdigit()
+    return output_format in KNOWN_FORMATS
 
 
 def speech_seconds(text: str) -> float:
@@ -161,7 +177,7 @@ def create_app(fake: ElevenLabsFake | None = None) -> tuple[FastAPI, ElevenLabsF
     app = FastAPI()
 
     async def gate(request: Request, body: BaseModel) -> Response | None:
-        """Record, authenticate, then apply scripted delays, failures and the concurrency limit."""
+        """Record, authenticate, enforce the concurrency limit, then scripted failures and delays."""
         state.requests.append(
             Recorded(
                 request.method,
@@ -173,28 +189,28 @@ def create_app(fake: ElevenLabsFake | None = None) -> tuple[FastAPI, ElevenLabsF
         )
         if request.headers.get("xi-api-key") != state.api_key:
             return state.error(401, "invalid_api_key", "Invalid API key")
-        if state._delays:
-            deadline = time.monotonic() + state._delays.popleft()
-            while time.monotonic() < deadline and not await request.is_disconnected():
-                await asyncio.sleep(0.05)
-        if state._planned:
-            plan = state._planned.popleft()
-            headers = (
-                {"retry-after": f"{plan.retry_after:g}"} if plan.retry_after is not None else None
-            )
-            return state.error(plan.status, plan.code, plan.message, headers)
         if state._in_flight > state.concurrency_limit:
             return state.error(
                 429,
                 "concurrent_limit_exceeded",
                 "Too many concurrent requests; wait for in-flight requests to finish.",
             )
+        if state._planned:
+            plan = state._planned.popleft()
+            headers = (
+                {"retry-after": f"{plan.retry_after:g}"} if plan.retry_after is not None else None
+            )
+            return state.error(plan.status, plan.code, plan.message, headers)
         output_format = request.query_params.get("output_format", "mp3_44100_128")
         if not valid_format(output_format):
             return JSONResponse(
                 {"detail": [{"type": "enum", "loc": ["query", "output_format"], "msg": "Input should be a supported output format", "input": output_format}]},
                 status_code=422,
             )  # fmt: skip
+        if state._delays:  # a slow generation: the client may give up first
+            deadline = time.monotonic() + state._delays.popleft()
+            while time.monotonic() < deadline and not await request.is_disconnected():
+                await asyncio.sleep(0.05)
         return None
 
     async def audio(request: Request, seconds: float, characters: int | None) -> Response:
@@ -243,3 +259,11 @@ def create_app(fake: ElevenLabsFake | None = None) -> tuple[FastAPI, ElevenLabsF
                 state._in_flight -= 1
 
     return app, state
+
+
+@contextmanager
+def running(fake: ElevenLabsFake | None = None) -> Iterator[tuple[str, ElevenLabsFake]]:
+    """Serve a fake on loopback; yield its base URL (for ELEVENLABS_BASE_URL) and its state."""
+    app, state = create_app(fake)
+    with serve(app) as url:
+        yield url, state

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -28,7 +30,9 @@ async def test_health_is_ok_without_database(anon_client: httpx.AsyncClient) -> 
     assert response.json() == {"success": True, "data": {"status": "ok"}}
 
 
-async def test_ready_on_migrated_database(anon_client: httpx.AsyncClient, app_db: AsyncEngine) -> None:
+async def test_ready_on_migrated_database(
+    anon_client: httpx.AsyncClient, app_db: AsyncEngine
+) -> None:
     response = await anon_client.get("/ready")
     assert response.status_code == 200, response.text
     assert response.json() == {"success": True, "data": {"database": "ok", "migrations": "at_head"}}
@@ -58,6 +62,19 @@ async def test_not_ready_before_migrations(
     assert "migrations" in error["message"]
 
 
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """The lifespan configures process-wide logging; put it back for the tests that follow."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    config = structlog.get_config()
+    yield
+    root.handlers = handlers
+    root.setLevel(level)
+    structlog.configure(**config)
+
+
+@pytest.mark.usefixtures("restore_logging")
 async def test_startup_syncs_channels_and_serves(db_url: str, tmp_path: Path) -> None:
     shutil.copy(DEMO_YAML, tmp_path / "demo.yaml")
     app = create_app(app_settings(database_url=db_url, channel_configs_dir=tmp_path))
@@ -70,6 +87,7 @@ async def test_startup_syncs_channels_and_serves(db_url: str, tmp_path: Path) ->
         database.get_engine()  # disposed at shutdown
 
 
+@pytest.mark.usefixtures("restore_logging")
 async def test_bad_channel_yaml_stops_startup(
     db_url: str, db_session: AsyncSession, tmp_path: Path
 ) -> None:

@@ -33,7 +33,9 @@ async def test_detail_with_steps_items_costs_and_totals(client: httpx.AsyncClien
         # Inserted out of pipeline order: the response puts them in order.
         TaskStep(task_id=task.id, step=PipelineStep.VIDEOS, status=StepStatus.RUNNING, attempts=1),
         TaskStep(task_id=task.id, step=PipelineStep.PLAN, status=StepStatus.COMPLETED, attempts=1),
-        TaskStep(task_id=task.id, step=PipelineStep.ASSETS, status=StepStatus.COMPLETED, attempts=2),
+        TaskStep(
+            task_id=task.id, step=PipelineStep.ASSETS, status=StepStatus.COMPLETED, attempts=2
+        ),
         TaskItem(
             task_id=task.id,
             step=PipelineStep.VIDEOS,

@@ -111,8 +111,12 @@ async def test_plan_field_error_is_422_naming_scene_and_field(client: httpx.Asyn
     error = await _post_plan(client, plan)
     by_loc = {tuple(e["loc"]): e["message"] for e in error["details"]["errors"]}
     narration = by_loc[("body", "plan", "scenes", 1, "narration")]
-    assert narration.startswith("plan: scene 2: narration: contains the stage direction '[thunder]'")
-    assert by_loc[("body", "plan", "scenes", 2, "duration_s")].startswith("plan: scene 3: duration_s:")
+    assert narration.startswith(
+        "plan: scene 2: narration: contains the stage direction '[thunder]'"
+    )
+    assert by_loc[("body", "plan", "scenes", 2, "duration_s")].startswith(
+        "plan: scene 3: duration_s:"
+    )
     assert "scene 2: narration" in error["message"]
 
 

@@ -64,7 +64,9 @@ async def test_filter_by_channel_id_or_slug(client: httpx.AsyncClient) -> None:
 async def test_filter_by_created_at_range(client: httpx.AsyncClient) -> None:
     alpha, _ = await _two_channels()
     day1_start = await add_task(alpha, created_at=datetime(2026, 3, 1, 0, 0, tzinfo=UTC))
-    day1_end = await add_task(alpha, created_at=datetime(2026, 3, 1, 23, 59, 59, 999999, tzinfo=UTC))
+    day1_end = await add_task(
+        alpha, created_at=datetime(2026, 3, 1, 23, 59, 59, 999999, tzinfo=UTC)
+    )
     day2 = await add_task(alpha, created_at=datetime(2026, 3, 2, 0, 0, tzinfo=UTC))
     day3 = await add_task(alpha, created_at=datetime(2026, 3, 3, 9, 30, tzinfo=UTC))
 
@@ -133,7 +135,9 @@ async def test_pagination_with_filter_and_exact_page_boundary(client: httpx.Asyn
     first = (await client.get("/api/v1/tasks", params={"limit": 2, "channel_id": "alpha"})).json()
     cursor = first["data"]["pagination"]["next_cursor"]
     second = (
-        await client.get("/api/v1/tasks", params={"limit": 2, "channel_id": "alpha", "cursor": cursor})
+        await client.get(
+            "/api/v1/tasks", params={"limit": 2, "channel_id": "alpha", "cursor": cursor}
+        )
     ).json()
     ids = [i["id"] for i in first["data"]["items"] + second["data"]["items"]]
     assert ids == _newest_first(*mine)

@@ -442,4 +442,3 @@ async def test_real_script_bad_usage_exits_2() -> None:
         await run_cli_script(name, [], timeout=120)
     assert info.value.exit_code == 2
     assert "--output" in info.value.message
-

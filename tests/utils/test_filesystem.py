@@ -49,7 +49,7 @@ def test_helpers_refuse_escaping_ids(tmp_path: Path, bad: str, where: str) -> No
 
 def test_non_string_parts_are_refused(tmp_path: Path) -> None:
     with pytest.raises(UnsafePathError):
-        safe_join(tmp_path, True)  # type: ignore[arg-type]
+        safe_join(tmp_path, True)
     with pytest.raises(UnsafePathError):
         safe_join(tmp_path, Path("a"))  # type: ignore[arg-type]
 
@@ -100,7 +100,9 @@ def test_channel_project_and_published_dirs(tmp_path: Path) -> None:
 
 
 def test_names_with_dots_and_unicode_are_fine(tmp_path: Path) -> None:
-    assert safe_join(tmp_path, "a..b", "...", "café") == tmp_path.resolve() / "a..b" / "..." / "café"
+    assert (
+        safe_join(tmp_path, "a..b", "...", "café") == tmp_path.resolve() / "a..b" / "..." / "café"
+    )
 
 
 def test_relative_root_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
