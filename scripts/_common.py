@@ -247,7 +247,7 @@ def verify_video(path: Path, what: str) -> MediaInfo:
 # ---------------------------------------------------------------- HTTP with retries
 
 
-class HTTPFailure(ScriptError):
+class HTTPFailure(ScriptError):  # noqa: N818 - scripts catch it by this name
     """A vendor answered with an error; carries the status so callers and retries can decide."""
 
     def __init__(

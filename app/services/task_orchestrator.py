@@ -37,6 +37,7 @@ from app.services.pipeline_items import ItemSpec, build_item_specs, gates_for
 from app.services.queue import ItemJob, enqueue_items, notify_dispatcher
 from app.services.task_state import ensure_transition, next_step
 from app.utils.logging import bound_context, get_logger
+from app.utils.test_hooks import pause_if_asked
 from app.utils.time import utc_now
 
 log = get_logger("orchestrator")
