@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import signal
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -19,8 +20,8 @@ from pgqueuer import AsyncpgDriver, Queries, QueueManager
 from pgqueuer.models import Job
 
 from app.database import dispose_engine, init_engine, plain_dsn
+from app.services.item_jobs import run_item_job
 from app.services.queue import DEFAULT_POOL_LIMITS, item_entrypoint, parse_item_payload
-from app.services.task_orchestrator import run_item_job
 from app.utils.logging import get_logger
 
 log = get_logger("worker")
@@ -66,6 +67,8 @@ class Worker:
         self.settings = settings
         self.stopping = asyncio.Event()
         self._qm: QueueManager | None = None
+        self.inflight: set[asyncio.Task[None]] = set()
+        self.owner = f"{settings.name}:{os.getpid()}:{secrets.token_hex(3)}"
 
     def request_stop(self) -> None:
         if not self.stopping.is_set():
@@ -76,10 +79,15 @@ class Worker:
 
     def _build(self, conn: asyncpg.Connection) -> QueueManager:
         qm = QueueManager(Queries(AsyncpgDriver(conn)))
-        name = self.settings.name
+        owner = self.owner
 
         async def handle(job: Job) -> None:
-            await run_item_job(parse_item_payload(job.payload), worker=name)
+            # Shielded: if the queue manager dies with its connection (PostgreSQL restart), the
+            # item keeps running and records its result; its lease tells a re-picked job to wait.
+            inner = asyncio.create_task(run_item_job(parse_item_payload(job.payload), worker=owner))
+            self.inflight.add(inner)
+            inner.add_done_callback(self.inflight.discard)
+            await asyncio.shield(inner)
 
         for pool, limit in self.settings.pool_limits.items():
             qm.entrypoint(item_entrypoint(pool), concurrency_limit=limit)(handle)
@@ -110,7 +118,14 @@ class Worker:
                 try:
                     await asyncio.wait_for(asyncio.shield(run), self.settings.shutdown_grace_s)
                 except TimeoutError:
-                    log.warning("worker.grace_expired", worker=self.settings.name)
+                    log.warning(
+                        "worker.grace_expired",
+                        worker=self.settings.name,
+                        inflight=len(self.inflight),
+                    )
+                    for task in list(self.inflight):
+                        task.cancel()  # kills the scripts' process groups, releases the items
+                    await asyncio.gather(*self.inflight, return_exceptions=True)
                     run.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await run

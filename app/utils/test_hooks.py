@@ -19,8 +19,12 @@ async def pause_if_asked(step: str, item_key: str, attempt: int, worker: str) ->
         return
     if f"{step}:{item_key}" not in {w.strip() for w in wanted.split(",")}:
         return
+    info = {"pid": os.getpid(), "worker": worker, "step": step, "item": item_key}
+    await asyncio.to_thread(_write_marker, f"{step}-{item_key}.json", info)
+    await asyncio.Event().wait()
+
+
+def _write_marker(name: str, info: dict[str, object]) -> None:
     directory = Path(os.environ.get("VIDGEN_TEST_PAUSE_DIR", "."))
     directory.mkdir(parents=True, exist_ok=True)
-    marker = directory / f"{step}-{item_key}.json"
-    marker.write_text(json.dumps({"pid": os.getpid(), "worker": worker, "step": step, "item": item_key}))
-    await asyncio.Event().wait()
+    (directory / name).write_text(json.dumps(info))

@@ -223,6 +223,8 @@ def upgrade() -> None:
         sa.Column("cost_usd", sa.Numeric(12, 6), nullable=False),
         sa.Column("error_code", sa.String(64), nullable=True),
         sa.Column("error_message", sa.Text(), nullable=True),
+        sa.Column("lease_owner", sa.String(120), nullable=True),
+        sa.Column("lease_expires_at", _ts(), nullable=True),
         sa.Column("started_at", _ts(), nullable=True),
         sa.Column("completed_at", _ts(), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_task_items"),

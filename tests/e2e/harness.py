@@ -110,6 +110,8 @@ class FleetHarness:
                 "WORKER_HEARTBEAT_TIMEOUT_S": "4",
                 "WORKER_DEQUEUE_TIMEOUT_S": "0.5",
                 "WORKER_SHUTDOWN_GRACE_S": "5",
+                "VIDGEN_ITEM_LEASE_S": "3",
+                "VIDGEN_RETRY_DELAYS_S": "0.5,1,2,3",
                 "PYTHONUNBUFFERED": "1",
                 "LOG_LEVEL": "INFO",
             }
