@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from app.cli_notion import notion_cli
+from app.cli_oauth import oauth_cli
 from app.config import get_settings
 from app.utils.logging import configure_logging
 
@@ -28,6 +30,8 @@ channels_cli = typer.Typer(
 keys_cli = typer.Typer(help="Encryption keys for stored credentials.", no_args_is_help=True)
 cli.add_typer(channels_cli, name="channels")
 cli.add_typer(keys_cli, name="keys")
+cli.add_typer(notion_cli, name="notion")
+cli.add_typer(oauth_cli, name="oauth")
 
 
 def _setup(process: str) -> None:

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     discord_webhook_url: SecretStr | None = None
 
     notion_base_url: str = "https://api.notion.com/v1"
+    notion_version: str = "2025-09-03"
+    notion_poll_interval_seconds: float = Field(default=60.0, gt=0)
+    notion_rate_per_second: float = Field(default=3.0, gt=0)
     gemini_base_url: str = "https://generativelanguage.googleapis.com"
     kie_base_url: str = "https://api.kie.ai/api/v1"
     catbox_upload_url: str = "https://catbox.moe/user/api.php"
@@ -53,6 +56,23 @@ class Settings(BaseSettings):
     youtube_base_url: str = "https://www.googleapis.com/youtube/v3"
     youtube_upload_base_url: str = "https://www.googleapis.com/upload/youtube/v3"
     google_token_url: str = "https://oauth2.googleapis.com/token"
+    google_auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+
+    # YouTube upload tuning and the per-channel daily quota ledger (costs default to the classic
+    # table; e.g. YOUTUBE_QUOTA_COSTS='{"videos.insert": 1600}' overrides single entries).
+    youtube_upload_chunk_bytes: int = Field(default=8 * 1024 * 1024, ge=256 * 1024)
+    youtube_retry_base_s: float = Field(default=1.0, gt=0)
+    youtube_reauth_park_s: float = Field(default=3600.0, gt=0)
+    youtube_quota_daily_limit: int = Field(default=10_000, ge=1)
+    youtube_quota_costs: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("youtube_upload_chunk_bytes")
+    @classmethod
+    def _chunk_multiple(cls, value: int) -> int:
+        """YouTube refuses a resumable chunk (other than the last) not a multiple of 256 KiB."""
+        if value % (256 * 1024):
+            raise ValueError("YOUTUBE_UPLOAD_CHUNK_BYTES must be a multiple of 262144 (256 KiB)")
+        return value
 
     @field_validator("fernet_keys", mode="before")
     @classmethod

@@ -11,13 +11,14 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from app.config import Settings, get_settings
 from app.database import dispose_engine, init_engine, session_scope
-from app.routes import channels, health, task_actions, tasks
+from app.routes import channels, health, task_actions, tasks, webhooks, youtube_quota
 from app.routes.deps import require_token
 from app.routes.error_handlers import install_error_handlers
 from app.routes.responses import ERROR_RESPONSES
 from app.services.channel_config import ChannelConfigError, load_channel_configs
 from app.services.channel_sync import sync_channels
 from app.services.dispatcher import Dispatcher
+from app.services.notion_sync import notion_poller
 from app.utils.logging import configure_logging, get_logger, register_secret
 
 API_PREFIX = "/api/v1"
@@ -52,8 +53,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await sync_channel_configs(settings)
         dispatcher_task = asyncio.create_task(dispatcher.run(), name="dispatcher")
         app.state.dispatcher = dispatcher
-        log.info("web.started")
-        yield
+        async with notion_poller(settings) as app.state.notion_poller:
+            log.info("web.started")
+            yield
     finally:
         dispatcher.stop()
         if dispatcher_task is not None:
@@ -70,6 +72,7 @@ def _api_router() -> APIRouter:
     api.include_router(channels.router)
     api.include_router(tasks.router)
     api.include_router(task_actions.router)
+    api.include_router(youtube_quota.router)
     return api
 
 
@@ -86,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings or get_settings()
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(webhooks.router)
     app.include_router(_api_router())
     return app
 

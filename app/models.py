@@ -368,3 +368,44 @@ class WebhookEvent(Base):
         DateTime(timezone=True), server_default=func.now(), default=utc_now
     )
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class NotionPage(TimestampMixin, Base):
+    """One Notion row we have seen: what we read, what we wrote, and our complaint about it.
+
+    ``pushed`` (values we last wrote) against ``observed`` (values last read) is how a field the
+    user edited after our write is told apart from one we own; ``inputs_hash`` recognises a row
+    already processed (poll overlap, our own writes); ``task_digest`` tells the pusher a linked
+    task changed, however it was changed.
+    """
+
+    __tablename__ = "notion_pages"
+    __table_args__ = (
+        Index("ix_notion_pages_database_id", "database_id"),
+        Index("ix_notion_pages_dirty", "page_id", postgresql_where=text("dirty")),
+    )
+
+    page_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    database_id: Mapped[str] = mapped_column(String(64))
+    last_edited_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    inputs_hash: Mapped[str | None] = mapped_column(String(64))
+    observed: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    pushed: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    written_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    row_error: Mapped[str | None] = mapped_column(Text)
+    row_error_label: Mapped[str | None] = mapped_column(String(100))
+    task_digest: Mapped[str | None] = mapped_column(String(64))
+    dirty: Mapped[bool] = mapped_column(Boolean, default=True)
+    in_trash: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class NotionRateLimit(Base):
+    """A fleet-wide request pacer: the next free send slot of one Notion integration."""
+
+    __tablename__ = "notion_rate_limits"
+
+    bucket: Mapped[str] = mapped_column(String(100), primary_key=True)
+    next_slot_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), default=utc_now, onupdate=utc_now
+    )

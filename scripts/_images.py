@@ -12,10 +12,9 @@ import tempfile
 import warnings
 from pathlib import Path
 
+import _common
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
-
-import _common
 
 # Pixels closer than KEY_INNER (RGB distance) to the background colour become fully transparent,
 # those farther than KEY_OUTER stay opaque; in between the alpha ramps, which gives a soft edge.

@@ -3,12 +3,11 @@
 Figures are drawn on a transparent canvas so ``create_composite.py`` can place them over any
 environment without keying. They are cartoon shapes with dark outlines, drawn at twice the size
 and scaled down for smooth edges; the figure type (person, robot, animal; sword, book, potion,
-chest, key, orb, gem) and the main colour come from the prompt's words.
+chest, key, orb, gem; see ``_procedural_props``) and the main colour come from the prompt's words.
 """
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Sequence
 
@@ -34,6 +33,10 @@ COLOUR_WORDS: dict[str, Colour] = {
     "brown": (130, 86, 52),
     "grey": (128, 130, 138),
     "gray": (128, 130, 138),
+    "ruby": (200, 40, 70),
+    "emerald": (40, 170, 100),
+    "sapphire": (40, 80, 200),
+    "amethyst": (150, 80, 200),
 }
 SKIN: list[Colour] = [
     (250, 214, 182),
@@ -92,7 +95,9 @@ class Pen:
         return (self.cx + x * self.s, self.top + y * self.s)
 
     def box(self, x0: float, y0: float, x1: float, y1: float) -> tuple[float, float, float, float]:
-        return (*self.xy(x0, y0), *self.xy(x1, y1))
+        """Corners in either order (mirrored left/right parts pass them reversed)."""
+        (ax, ay), (bx, by) = self.xy(x0, y0), self.xy(x1, y1)
+        return (min(ax, bx), min(ay, by), max(ax, bx), max(ay, by))
 
     def ellipse(
         self, x: float, y: float, rx: float, ry: float, fill: Colour | None, outline: bool = True
@@ -132,8 +137,8 @@ class Pen:
 def canvas(size: tuple[int, int]) -> tuple[Image.Image, float, float, float]:
     """A double-size transparent canvas and where the figure goes (centre x, top, height)."""
     w, h = size[0] * SUPERSAMPLE, size[1] * SUPERSAMPLE
-    height = min(h * 0.78, w * 1.5)
-    return Image.new("RGBA", (w, h), (0, 0, 0, 0)), w / 2, h * 0.04, height
+    height = min(h * 0.8 / 1.2, w * 1.2)  # units -200..1000: room for hats and ears above the head
+    return Image.new("RGBA", (w, h), (0, 0, 0, 0)), w / 2, h * 0.03 + 0.2 * height, height
 
 
 def finish(img: Image.Image, size: tuple[int, int]) -> Image.Image:
@@ -292,113 +297,3 @@ def creature(pen: Pen, rng: random.Random, words: set[str], ears: str, fur_defau
                 pen.line(
                     [(side * 70, head_y + 70 + dy), (side * 180, head_y + 60 + dy * 2.2)], INK, 5
                 )
-
-
-# ---------------------------------------------------------------- props
-
-
-def prop(rng: random.Random, words: set[str], size: tuple[int, int]) -> Image.Image:
-    img, cx, top, height = canvas(size)
-    pen = Pen(img, cx, top + height * 0.08, height * 0.84)
-    kinds = [
-        (("sword", "blade", "dagger", "katana"), sword),
-        (("book", "journal", "diary", "tome", "spellbook"), book),
-        (("potion", "bottle", "flask", "vial", "elixir"), potion),
-        (("chest", "box", "crate", "treasure", "trunk"), chest),
-        (("key",), key),
-        (("orb", "ball", "sphere", "globe", "crystal"), orb),
-    ]
-    draw_fn = next((fn for keys, fn in kinds if has(words, *keys)), gem)
-    draw_fn(pen, rng, words)
-    return finish(img, size)
-
-
-def sword(pen: Pen, rng: random.Random, words: set[str]) -> None:
-    steel = main_colour(rng, words, (200, 206, 216))
-    pen.poly([(0, 0), (48, 90), (48, 640), (-48, 640), (-48, 90)], steel)
-    pen.line([(0, 100), (0, 620)], mix(steel, INK, 0.3), 10)
-    pen.rect(-180, 640, 180, 695, (200, 160, 60), radius=20)
-    pen.rect(-32, 695, 32, 900, (96, 60, 36), radius=10)
-    for y in range(720, 900, 40):
-        pen.line([(-32, y), (32, y + 20)], INK, 6)
-    pen.ellipse(0, 935, 46, 46, (200, 160, 60))
-
-
-def book(pen: Pen, rng: random.Random, words: set[str]) -> None:
-    cover = main_colour(rng, words, rng.choice([(150, 40, 40), (40, 80, 150), (50, 110, 70)]))
-    pen.rect(-270, 170, 330, 880, (245, 238, 220), radius=20)
-    for y in range(200, 870, 30):
-        pen.line([(300, y), (326, y)], (190, 180, 160), 4)
-    pen.rect(-300, 140, 300, 860, cover, radius=24)
-    pen.rect(-300, 140, -230, 860, mix(cover, INK, 0.35), radius=16)
-    pen.rect(-150, 300, 220, 440, (230, 196, 96), radius=12)
-    pen.line([(-110, 370), (180, 370)], mix(cover, INK, 0.2), 12)
-
-
-def potion(pen: Pen, rng: random.Random, words: set[str]) -> None:
-    liquid = main_colour(rng, words, rng.choice([(200, 50, 90), (70, 200, 120), (90, 110, 230)]))
-    pen.rect(-75, 150, 75, 440, (214, 232, 240), radius=14)
-    pen.rect(-95, 80, 95, 170, (160, 110, 70), radius=18)
-    pen.ellipse(0, 660, 290, 290, (214, 232, 240))
-    pen.draw.chord(pen.box(-280, 370, 280, 940), 15, 165, fill=liquid)
-    pen.ellipse(0, 660, 290, 290, None)
-    for _ in range(6):
-        x, y, r = rng.uniform(-170, 170), rng.uniform(700, 860), rng.uniform(10, 24)
-        pen.ellipse(x, y, r, r, mix(liquid, (255, 255, 255), 0.5), outline=False)
-    pen.ellipse(-150, 520, 34, 80, (250, 252, 255), outline=False)
-
-
-def chest(pen: Pen, rng: random.Random, words: set[str]) -> None:
-    wood = main_colour(rng, words, (140, 90, 50))
-    metal = (214, 176, 70)
-    pen.rect(-390, 470, 390, 900, wood, radius=20)
-    pen.draw.chord(
-        pen.box(-390, 200, 390, 740),
-        180,
-        360,
-        fill=mix(wood, (255, 255, 255), 0.12),
-        outline=INK,
-        width=pen.width,
-    )
-    pen.line([(-390, 470), (390, 470)], INK, 8)
-    for x in (-290, 290):
-        pen.rect(x - 30, 300, x + 30, 900, metal, radius=6)
-    pen.rect(-60, 430, 60, 570, metal, radius=12)
-    pen.ellipse(0, 495, 18, 18, INK, outline=False)
-    pen.rect(-6, 495, 6, 540, INK)
-
-
-def key(pen: Pen, rng: random.Random, words: set[str]) -> None:
-    brass = main_colour(rng, words, (214, 176, 70))
-    pen.rect(-36, 360, 36, 930, brass, radius=12)
-    for y, ln in ((760, 130), (850, 100)):
-        pen.rect(30, y, 30 + ln, y + 55, brass, radius=8)
-    pen.ellipse(0, 210, 170, 170, brass)
-    pen.draw.ellipse(pen.box(-80, 130, 80, 290), fill=(0, 0, 0, 0))
-    pen.ellipse(0, 210, 80, 80, None)
-
-
-def orb(pen: Pen, rng: random.Random, words: set[str]) -> None:
-    base = main_colour(rng, words, rng.choice([(90, 120, 230), (150, 80, 210), (60, 180, 200)]))
-    pen.poly([(-220, 940), (220, 940), (140, 800), (-140, 800)], (120, 84, 52))
-    for i in range(12, 0, -1):
-        r = 380 * i / 12
-        colour = mix(mix(base, INK, 0.45), mix(base, (255, 255, 255), 0.45), 1 - i / 12)
-        dx = (1 - i / 12) * -120
-        pen.ellipse(dx, 430 + dx, r, r, colour, outline=i == 12)
-    pen.ellipse(-140, 290, 60, 40, (255, 255, 255), outline=False)
-
-
-def gem(pen: Pen, rng: random.Random, words: set[str]) -> None:
-    base = main_colour(
-        rng, words, rng.choice([(220, 60, 90), (60, 180, 120), (80, 120, 230), (170, 90, 220)])
-    )
-    crown = [(-380, 380), (-240, 200), (240, 200), (380, 380)]
-    pen.poly(crown, mix(base, (255, 255, 255), 0.35))
-    pen.poly([(-380, 380), (380, 380), (0, 920)], base)
-    facets = [(-240, 200), (-120, 380), (0, 200), (120, 380), (240, 200)]
-    pen.line(facets, INK, 6)
-    for x in (-120, 120):
-        pen.line([(x, 380), (x * 0.3, 920)], mix(base, INK, 0.3), 6)
-    angle = rng.uniform(0, math.pi)
-    pen.ellipse(-150 + 20 * math.cos(angle), 280, 40, 24, (255, 255, 255), outline=False)

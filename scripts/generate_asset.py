@@ -17,11 +17,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-import httpx
-from PIL import Image, UnidentifiedImageError
-
 import _common
 import _images
+import httpx
+from PIL import Image, UnidentifiedImageError
 
 GEMINI_BASE_URL = "https://generativelanguage.googleapis.com"
 DEFAULT_MODEL = "gemini-3.1-flash-image"

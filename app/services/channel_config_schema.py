@@ -143,6 +143,22 @@ class PublishSchedule(StrictModel):
         return candidate
 
 
+class Thumbnail(StrictModel):
+    """The custom thumbnail: a frame of the final video (default a third of the way in), or one
+    of the plan's assets by name. YouTube takes it only from verified channels; a refusal is
+    logged and the upload still counts."""
+
+    enabled: bool = True
+    frame_at_s: float | None = Field(default=None, ge=0)
+    asset: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Thumbnail:
+        if self.frame_at_s is not None and self.asset is not None:
+            raise ValueError("give frame_at_s or asset, not both")
+        return self
+
+
 class YouTubeDefaults(StrictModel):
     privacy: Literal["public", "unlisted", "private"] = "private"
     category_id: str = "22"
@@ -154,6 +170,7 @@ class YouTubeDefaults(StrictModel):
     title_template: str = "{{ title }}"
     description_template: str = "{{ title }}"
     publish_at: PublishSchedule | None = None
+    thumbnail: Thumbnail = Field(default_factory=Thumbnail)
 
     @field_validator("category_id", mode="before")
     @classmethod

@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from app.database import session_scope
 from app.models import ItemStatus, PipelineStep, TaskItem, TaskStatus, VideoCost
+from app.services.item_deferral import ItemDeferredError, record_deferral
 from app.services.item_runner import ItemFailedError, ItemOutcome, execute_item
 from app.services.task_orchestrator import advance, audit, fail_task, get_step_row, lock_task
 from app.utils.logging import bound_context, get_logger
@@ -230,6 +231,8 @@ async def _record_success(claimed: ClaimedItem, outcome: ItemOutcome) -> None:
             task.plan_source = task.plan_source or "generated"
         if outcome.final_video_key is not None:
             task.final_video_key = outcome.final_video_key
+        if outcome.youtube_video_id is not None:  # recorded with the step's completion
+            task.youtube_video_id, task.youtube_url = outcome.youtube_video_id, outcome.youtube_url
         audit(
             session,
             actor="worker",
@@ -324,6 +327,15 @@ async def run_item_job(item_id: uuid.UUID, *, worker: str) -> None:
             if delay is not None:
                 raise RetryRequested(delay=delay, reason=failure.code) from None
             return
+        except ItemDeferredError as exc:
+            deferral = exc
+            await with_db_retry(
+                lambda: record_deferral(
+                    item_id=claimed.item_id, task_id=claimed.task_id, deferral=deferral
+                ),
+                what="record deferral",
+            )
+            raise RetryRequested(delay=deferral.delay, reason=deferral.code) from None
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
                 await asyncio.shield(_release(claimed.item_id, worker))

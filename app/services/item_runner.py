@@ -6,6 +6,7 @@ credentials) finish before the script starts.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -50,6 +51,29 @@ class ItemOutcome:
     unit_label: str | None = None
     plan: dict[str, Any] | None = None
     final_video_key: str | None = None
+    youtube_video_id: str | None = None
+    youtube_url: str | None = None
+
+
+BENCH_FAKE_ENV = "VIDGEN_BENCH_FAKE_LATENCIES"
+
+
+async def _bench_fake(inputs: dict[str, Any]) -> ItemOutcome:
+    """Benchmarks only: stand in for a provider with a fixed latency per pool, touching no files.
+
+    ``VIDGEN_BENCH_FAKE_LATENCIES="kling=3,elevenlabs=0.5,gemini=1,*=0"`` measures scheduling
+    (queue, dispatch, concurrency limits) without FFmpeg's CPU cost; never set in production.
+    """
+    latencies = dict(
+        part.split("=", 1) for part in os.environ[BENCH_FAKE_ENV].split(",") if "=" in part
+    )
+    pool = str(inputs["pool"])
+    await asyncio.sleep(float(latencies.get(pool, latencies.get("*", "0"))))
+    out_keys = {flag.lstrip("-"): key for flag, key in inputs["out_files"]}
+    outcome = ItemOutcome(output_keys=out_keys, result={"bench": True}, service=pool)
+    if inputs.get("final"):
+        outcome.final_video_key = out_keys.get("output")
+    return outcome
 
 
 def key_path(key: str) -> Path:
@@ -191,8 +215,27 @@ async def _run_plan(task_id: uuid.UUID, inputs: dict[str, Any]) -> ItemOutcome:
     )
 
 
-async def _publish(task_id: uuid.UUID, inputs: dict[str, Any]) -> ItemOutcome:
-    """Offline publish: copy the final video to ``workspace/published/`` (YouTube comes later)."""
+async def _publish(
+    task_id: uuid.UUID,
+    channel_id: uuid.UUID,
+    inputs: dict[str, Any],
+    remote_ids: dict[str, Any],
+    on_remote_ids: RemoteIdsCallback,
+) -> ItemOutcome:
+    """YouTube when the channel is authorised and the OAuth client configured, else offline:
+    copy the final video to ``workspace/published/`` (the demo needs no Google account)."""
+    if os.environ.get(BENCH_FAKE_ENV):
+        return ItemOutcome(result={"bench": True})
+    from app.services import youtube_uploader
+
+    if await youtube_uploader.youtube_publishing_enabled(channel_id):
+        return await youtube_uploader.publish_to_youtube(
+            task_id=task_id,
+            channel_id=channel_id,
+            inputs=inputs,
+            remote_ids=remote_ids,
+            on_remote_ids=on_remote_ids,
+        )
     source = key_path(inputs["final_key"])
     if not source.is_file():
         raise ItemFailedError(
@@ -219,6 +262,8 @@ async def execute_item(
     on_remote_ids: RemoteIdsCallback,
 ) -> ItemOutcome:
     kind = inputs.get("kind")
+    if os.environ.get(BENCH_FAKE_ENV) and kind == "script":
+        return await _bench_fake(inputs)
     if kind == "script":
         outcome = await _run_script(channel_id, inputs, remote_ids, on_remote_ids)
         if inputs.get("final"):
@@ -227,7 +272,7 @@ async def execute_item(
     if kind == "plan":
         return await _run_plan(task_id, inputs)
     if kind == "publish":
-        return await _publish(task_id, inputs)
+        return await _publish(task_id, channel_id, inputs, remote_ids, on_remote_ids)
     raise ItemFailedError(
         "ITEM_INVALID", f"{step.value} item {item_key} has unknown kind {kind!r}", retryable=False
     )

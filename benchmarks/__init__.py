@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that measure the product on this machine (run them, they are not tests)."""

@@ -1,0 +1,131 @@
+"""Queue and fleet benchmark: ``uv run python benchmarks/queue.py`` (about 5 minutes).
+
+In one run, on one fresh database (embedded server in ``workspace/bench-postgres``, or
+``DATABASE_URL``'s server), it measures and prints as a markdown table:
+
+(a) PgQueuer's raw no-op throughput: N preloaded jobs drained by 3 consumer processes
+    (``QueueManager``, asyncpg driver), with PgQueuer's defaults and with our worker's settings;
+(b) no-op tasks through the whole 8-step pipeline on the real fleet (``vidgen web`` running the
+    dispatcher, 3 ``vidgen worker`` processes; ``VIDGEN_BENCH_FAKE_LATENCIES="*=0"`` makes every
+    script item return at once): tasks/s, step transitions/s, item jobs/s, and (b)/(a);
+(c) dispatch latency on an idle fleet, p50/p99: task creation commit -> plan item start, and a
+    step's completion -> the next step's first item start (audit rows' timestamps);
+(d) makespan of 10 videos x 16 scenes against fixed provider latencies and limits, next to the
+    lower bound those limits allow (see ``queue_makespan``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+if __name__ == "__main__":
+    # This file shares its name with the stdlib module ``queue``: running it puts its own folder
+    # first on sys.path, where it would shadow that module. Put the project root there instead.
+    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+import argparse
+import asyncio
+import time
+
+from app.config import PROJECT_ROOT
+from app.database import dispose_engine, init_engine
+from app.services.queue import DEFAULT_POOL_LIMITS
+from benchmarks.queue_db import BenchDatabase, create_bench_database
+from benchmarks.queue_fleet import BenchFleet
+from benchmarks.queue_makespan import makespan_bound, parse_latencies
+from benchmarks.queue_raw import OUR_WORKER_SHAPE, PGQ_DEFAULTS, run_raw
+from benchmarks.queue_report import Report
+from benchmarks.queue_scenarios import run_latency, run_makespan, run_throughput
+from benchmarks.queue_tasks import bench_plan
+
+D_LATENCIES = "kling=3,elevenlabs=0.5,gemini=1,*=0"
+D_LIMITS = {"kling": 5, "elevenlabs": 3, "gemini": 4}
+
+
+def _say(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--phases", default="abcd", help="which of a, b, c, d to run")
+    parser.add_argument("--raw-jobs", type=int, default=5000)
+    parser.add_argument("--consumers", type=int, default=3, help="raw consumers and workers")
+    parser.add_argument("--tasks", type=int, default=50, help="(b) tasks")
+    parser.add_argument("--scenes", type=int, default=4, help="(b)/(c) scenes per task")
+    parser.add_argument("--latency-tasks", type=int, default=110, help="(c) tasks, one by one")
+    parser.add_argument("--videos", type=int, default=10, help="(d) tasks")
+    parser.add_argument("--video-scenes", type=int, default=16, help="(d) scenes per task")
+    parser.add_argument("--profile", action="store_true", help="workers under cProfile")
+    parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
+    return parser.parse_args()
+
+
+async def _with_fleet(
+    db: BenchDatabase, run_dir: str, name: str, env: dict[str, str], ns: argparse.Namespace
+) -> BenchFleet:
+    fleet = BenchFleet(
+        run_dir=PROJECT_ROOT / run_dir / name,
+        database_url=db.url,
+        env_extra=env,
+        workers=ns.consumers,
+        profile=ns.profile,
+    )
+    _say(f"starting fleet {name} (web + {ns.consumers} workers), logs in {fleet.run_dir}/logs")
+    await asyncio.to_thread(fleet.start)
+    return fleet
+
+
+async def _main(ns: argparse.Namespace) -> None:
+    run_dir = f"workspace/bench-runs/{time.strftime('%Y%m%d-%H%M%S')}"
+    db = await create_bench_database()
+    init_engine(application_name="bench")
+    report = Report(db_settings=db.settings, consumers=ns.consumers, run_dir=run_dir)
+    fleet: BenchFleet | None = None
+    try:
+        if "a" in ns.phases:
+            for config in (PGQ_DEFAULTS, OUR_WORKER_SHAPE):
+                _say(f"(a) {ns.raw_jobs} raw no-op jobs, {ns.consumers} consumers, {config.label}")
+                report.raw.append(
+                    await run_raw(db, config, jobs=ns.raw_jobs, consumers=ns.consumers)
+                )
+        if "b" in ns.phases or "c" in ns.phases:
+            env = {"VIDGEN_BENCH_FAKE_LATENCIES": "*=0"}
+            fleet = await _with_fleet(db, run_dir, "noop", env, ns)
+            if "b" in ns.phases:
+                _say(f"(b) {ns.tasks} no-op tasks of {ns.scenes} scenes at once")
+                report.throughput = await run_throughput(
+                    db, fleet, tasks=ns.tasks, scenes=ns.scenes
+                )
+            if "c" in ns.phases:
+                _say(f"(c) {ns.latency_tasks} tasks one at a time on an idle fleet")
+                report.latency = await run_latency(
+                    db, fleet, tasks=ns.latency_tasks, scenes=ns.scenes, gap_s=0.05, warmup=3
+                )
+            await asyncio.to_thread(fleet.stop)
+            fleet = None
+        if "d" in ns.phases:
+            env = {"VIDGEN_BENCH_FAKE_LATENCIES": D_LATENCIES}
+            env.update({f"POOL_LIMIT_{pool.upper()}": str(n) for pool, n in D_LIMITS.items()})
+            fleet = await _with_fleet(db, run_dir, "makespan", env, ns)
+            limits = {**DEFAULT_POOL_LIMITS, **D_LIMITS}
+            plan = bench_plan(ns.video_scenes)
+            report.bound = makespan_bound(plan, ns.videos, parse_latencies(D_LATENCIES), limits)
+            _say(f"(d) {ns.videos} videos x {ns.video_scenes} scenes, {D_LATENCIES}, {D_LIMITS}")
+            report.makespan = await run_makespan(
+                db, fleet, videos=ns.videos, scenes=ns.video_scenes, kling_limit=D_LIMITS["kling"]
+            )
+            await asyncio.to_thread(fleet.stop)
+            fleet = None
+    finally:
+        if fleet is not None:
+            await asyncio.to_thread(fleet.stop)
+        await dispose_engine()
+        if not ns.keep_db:
+            await db.drop()
+    print(report.markdown())
+
+
+if __name__ == "__main__":
+    asyncio.run(_main(_args()))

@@ -1,0 +1,170 @@
+"""The benchmark's closing note: one markdown table of the four figures, one of diagnostics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from benchmarks.queue_makespan import Bound
+from benchmarks.queue_raw import RawResult
+from benchmarks.queue_scenarios import CpuUse, LatencyResult, MakespanResult, ThroughputResult
+from benchmarks.queue_tasks import percentile
+
+TARGET_RATIO = 0.5
+TARGET_CREATE_P99_MS = 50.0
+TARGET_STEP_P99_MS = 25.0
+TARGET_MAKESPAN = 1.15
+
+
+def _mark(ok: bool) -> str:
+    return "✅" if ok else "❌"
+
+
+def _pp(values: list[float]) -> str:
+    return f"{percentile(values, 50):.1f} / {percentile(values, 99):.1f} ms (n={len(values)})"
+
+
+def _cpu_line(cpu: CpuUse, per: int, what: str) -> str:
+    c = cpu.counters
+    return (
+        f"CPU per {what}: workers {1000 * cpu.workers_s / per:.1f} ms, web "
+        f"{1000 * cpu.web_s / per:.1f} ms, PostgreSQL {1000 * cpu.server_s / per:.1f} ms; "
+        f"both cores {100 * cpu.machine_busy:.0f}% busy; per {what}: "
+        f"{c.get('xact_commit', 0) / per:.1f} commits, {c.get('tup_inserted', 0) / per:.1f} "
+        f"inserts, {c.get('tup_updated', 0) / per:.1f} updates, "
+        f"{c.get('tup_deleted', 0) / per:.1f} deletes, {c.get('tup_fetched', 0) / per:.0f} "
+        "rows fetched"
+    )
+
+
+@dataclass
+class Report:
+    db_settings: dict[str, str]
+    consumers: int
+    run_dir: str
+    raw: list[RawResult] = field(default_factory=list)
+    throughput: ThroughputResult | None = None
+    latency: LatencyResult | None = None
+    bound: Bound | None = None
+    makespan: MakespanResult | None = None
+
+    def _rows(self) -> list[tuple[str, str, str, str]]:
+        rows: list[tuple[str, str, str, str]] = []
+        for r in self.raw:
+            rows.append(
+                (
+                    "a",
+                    f"PgQueuer raw no-op, {r.jobs} jobs, {r.consumers} consumer processes, "
+                    f"{r.config.label}",
+                    f"{r.jobs_per_s:,.0f} jobs/s",
+                    "",
+                )
+            )
+        t = self.throughput
+        if t is not None:
+            what = f"{t.tasks} tasks, {t.items // t.tasks} item jobs and 8 steps each"
+            rows.append(("b", f"tasks/s ({what})", f"{t.tasks_per_s:.2f} tasks/s", ""))
+            rows.append(("b", "step transitions/s", f"{t.steps_per_s:.1f} steps/s", ""))
+            rows.append(("b", "item jobs/s", f"{t.items_per_s:.1f} jobs/s", ""))
+            for r in self.raw:
+                ratio = t.steps_per_s / r.jobs_per_s
+                rows.append(
+                    (
+                        "b/a",
+                        f"step transitions/s ÷ raw jobs/s ({r.config.label})",
+                        f"{ratio:.3f}",
+                        f"≥ {TARGET_RATIO} {_mark(ratio >= TARGET_RATIO)}",
+                    )
+                )
+        lat = self.latency
+        if lat is not None:
+            p99 = percentile(lat.create_to_plan_ms, 99)
+            rows.append(
+                (
+                    "c",
+                    "task creation commit → plan item start, p50 / p99",
+                    _pp(lat.create_to_plan_ms),
+                    f"p99 < {TARGET_CREATE_P99_MS:.0f} ms {_mark(p99 < TARGET_CREATE_P99_MS)}",
+                )
+            )
+            p99 = percentile(lat.step_to_next_ms, 99)
+            rows.append(
+                (
+                    "c",
+                    "step completion → next step's first item start, p50 / p99",
+                    _pp(lat.step_to_next_ms),
+                    f"p99 < {TARGET_STEP_P99_MS:.0f} ms {_mark(p99 < TARGET_STEP_P99_MS)}",
+                )
+            )
+        m, b = self.makespan, self.bound
+        if m is not None and b is not None:
+            ratio = m.makespan_s / b.total_s
+            rows.append(
+                (
+                    "d",
+                    f"makespan, {m.videos} videos × {m.scenes} scenes, 3 workers",
+                    f"{m.makespan_s:.1f} s",
+                    "",
+                )
+            )
+            rows.append(
+                (
+                    "d",
+                    "lower bound: before first Kling clip + Kling work ÷ 5 + after last clip",
+                    f"{b.before_kling_s:g} + {b.kling_s:g} + {b.after_kling_s:g} = {b.total_s:g} s",
+                    "",
+                )
+            )
+            rows.append(
+                (
+                    "d",
+                    "makespan ÷ bound",
+                    f"{ratio:.3f}",
+                    f"≤ {TARGET_MAKESPAN} {_mark(ratio <= TARGET_MAKESPAN)}",
+                )
+            )
+        return rows
+
+    def _diagnostics(self) -> list[str]:
+        lines: list[str] = []
+        for r in self.raw:
+            lines.append(
+                f"(a) {r.config.label}: {r.wall_s:.2f} s; CPU per job: consumers "
+                f"{1000 * r.consumer_cpu_s / r.jobs:.2f} ms, PostgreSQL "
+                f"{1000 * r.server_cpu_s / r.jobs:.2f} ms; both cores "
+                f"{100 * r.machine_busy:.0f}% busy"
+            )
+        t = self.throughput
+        if t is not None:
+            lines.append(f"(b) wall {t.wall_s:.1f} s; " + _cpu_line(t.cpu, t.items, "item job"))
+        lat = self.latency
+        if lat is not None:
+            lines.append(
+                "(c) creation commit → dispatcher's plan step.started: "
+                + _pp(lat.create_to_dispatch_ms)
+            )
+            for name, values in lat.per_transition_ms.items():
+                lines.append(f"(c) {name}: {_pp(values)}")
+        m = self.makespan
+        if m is not None:
+            k = m.kling
+            lines.append(
+                f"(d) Kling: first clip at {k.first_start_s:.2f} s, last clip ends at "
+                f"{k.last_end_s:.2f} s, tail after it {m.makespan_s - k.last_end_s:.2f} s, "
+                f"slots {100 * k.utilisation:.1f}% busy between"
+            )
+            lines.append("(d) " + _cpu_line(m.cpu, m.videos, "video"))
+        return lines
+
+    def markdown(self) -> str:
+        settings = ", ".join(f"{k}={v}" for k, v in self.db_settings.items())
+        out = [
+            f"PostgreSQL: {settings}. Workers/consumers: {self.consumers}. Logs: {self.run_dir}",
+            "",
+            "| | measure | value | target |",
+            "|---|---|---|---|",
+        ]
+        out += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in self._rows()]
+        diagnostics = self._diagnostics()
+        if diagnostics:
+            out += ["", "Diagnostics:", *[f"- {line}" for line in diagnostics]]
+        return "\n".join(out)

@@ -1,0 +1,113 @@
+"""Shared set-up for the upload-step tests: a channel, a task at its upload step, a real MP4."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import imageio_ffmpeg
+from sqlalchemy import select
+
+from app.database import session_scope
+from app.models import Channel, PipelineStep, Task, TaskItem, TaskStatus
+from app.services.channel_config import load_channel_configs
+from app.services.channel_sync import sync_channels
+from app.services.credentials import set_credential
+from app.services.item_runner import key_path
+from app.services.pipeline_items import final_key
+from app.services.task_orchestrator import start_step
+from tests.fakes.youtube import REFRESH_TOKEN
+
+CHANNEL_YAML = """\
+slug: {slug}
+name: Tube Tests
+providers:
+  planner: template
+  image: local
+  video: kenburns
+  voice: espeak
+  sfx: synth
+youtube:
+{youtube}
+"""
+DEFAULT_YOUTUBE = """\
+  privacy: private
+  tags: [tests]
+  title_template: "{{ title }} | {{ channel_name }}"
+  description_template: "About {{ topic }}."
+"""
+
+
+def make_mp4(path: Path, *, seconds: float = 1.0, noisy: bool = False) -> str:
+    """A real H.264 MP4 (noise makes it large: ~3 MB a second at 320x240); its SHA-256."""
+    source = "testsrc2=s=320x240:r=25" + (",noise=alls=60:allf=t+u" if noisy else "")
+    quality = ["-qp", "0"] if noisy else ["-crf", "30"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+            "-f", "lavfi", "-i", source, "-t", str(seconds), "-c:v", "libx264",
+            "-preset", "ultrafast", *quality, "-pix_fmt", "yuv420p", "-movflags", "+faststart",
+            str(path),
+        ],
+        check=True,
+    )  # fmt: skip
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class UploadTask:
+    channel_id: uuid.UUID
+    task_id: uuid.UUID
+    item_id: uuid.UUID
+    video: Path
+    sha256: str
+
+
+async def upload_task(
+    configs_dir: Path,
+    *,
+    slug: str = "tube",
+    title: str = "Whales sing",
+    topic: str | None = "whale song",
+    youtube: str = DEFAULT_YOUTUBE,
+    authorised: bool = True,
+    seconds: float = 1.0,
+    noisy: bool = False,
+) -> UploadTask:
+    """A channel (synced from YAML), its YouTube token, and a task whose upload item is queued."""
+    configs_dir.mkdir(parents=True, exist_ok=True)
+    (configs_dir / f"{slug}.yaml").write_text(CHANNEL_YAML.format(slug=slug, youtube=youtube))
+    async with session_scope() as session:
+        await sync_channels(session, load_channel_configs(configs_dir))
+    async with session_scope() as session:
+        channel = (await session.scalars(select(Channel).where(Channel.slug == slug))).one()
+        if authorised:
+            await set_credential(session, channel.id, "youtube", REFRESH_TOKEN)
+        task = Task(
+            channel_id=channel.id,
+            title=title,
+            topic=topic,
+            status=TaskStatus.RUNNING,
+            step=PipelineStep.UPLOAD,
+        )
+        session.add(task)
+        await session.flush()
+        task.final_video_key = final_key(task)
+        video = key_path(task.final_video_key)
+        digest = make_mp4(video, seconds=seconds, noisy=noisy)
+        await start_step(session, task, PipelineStep.UPLOAD, actor="test")
+    async with session_scope() as session:
+        item = (await session.scalars(select(TaskItem).where(TaskItem.task_id == task.id))).one()
+    return UploadTask(channel.id, task.id, item.id, video, digest)
+
+
+async def reload(task_id: uuid.UUID) -> tuple[Task, TaskItem]:
+    async with session_scope() as session:
+        task = await session.get(Task, task_id)
+        item = (await session.scalars(select(TaskItem).where(TaskItem.task_id == task_id))).one()
+    assert task is not None
+    return task, item
