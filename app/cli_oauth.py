@@ -38,7 +38,7 @@ class OAuthFlowError(Exception):
 def parse_redirect(url_or_query: str) -> dict[str, str]:
     """The query of a redirect URL (or a bare query string) as single values."""
     text = url_or_query.strip()
-    query = urlsplit(text).query if "://" in text else text.lstrip("?")
+    query = urlsplit(text).query if "?" in text else text
     return {key: values[0] for key, values in parse_qs(query).items() if values}
 
 

@@ -47,6 +47,11 @@ def _say(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def _phase(report: Report, name: str, message: str) -> None:
+    report.loads[name] = os.getloadavg()[0]
+    _say(f"({name}) {message} [load {report.loads[name]:.2f}]")
+
+
 def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--phases", default="abcd", help="which of a, b, c, d to run")
@@ -86,7 +91,8 @@ async def _main(ns: argparse.Namespace) -> None:
     try:
         if "a" in ns.phases:
             for config in (PGQ_DEFAULTS, OUR_WORKER_SHAPE):
-                _say(f"(a) {ns.raw_jobs} raw no-op jobs, {ns.consumers} consumers, {config.label}")
+                name = "a" if config is PGQ_DEFAULTS else "a'"
+                _phase(report, name, f"{ns.raw_jobs} raw no-op jobs, {config.label}")
                 report.raw.append(
                     await run_raw(db, config, jobs=ns.raw_jobs, consumers=ns.consumers)
                 )
@@ -94,12 +100,12 @@ async def _main(ns: argparse.Namespace) -> None:
             env = {"VIDGEN_BENCH_FAKE_LATENCIES": "*=0"}
             fleet = await _with_fleet(db, run_dir, "noop", env, ns)
             if "b" in ns.phases:
-                _say(f"(b) {ns.tasks} no-op tasks of {ns.scenes} scenes at once")
+                _phase(report, "b", f"{ns.tasks} no-op tasks of {ns.scenes} scenes at once")
                 report.throughput = await run_throughput(
                     db, fleet, tasks=ns.tasks, scenes=ns.scenes
                 )
             if "c" in ns.phases:
-                _say(f"(c) {ns.latency_tasks} tasks one at a time on an idle fleet")
+                _phase(report, "c", f"{ns.latency_tasks} tasks one at a time on an idle fleet")
                 report.latency = await run_latency(
                     db, fleet, tasks=ns.latency_tasks, scenes=ns.scenes, gap_s=0.05, warmup=3
                 )
@@ -112,7 +118,7 @@ async def _main(ns: argparse.Namespace) -> None:
             limits = {**DEFAULT_POOL_LIMITS, **D_LIMITS}
             plan = bench_plan(ns.video_scenes)
             report.bound = makespan_bound(plan, ns.videos, parse_latencies(D_LATENCIES), limits)
-            _say(f"(d) {ns.videos} videos x {ns.video_scenes} scenes, {D_LATENCIES}, {D_LIMITS}")
+            _phase(report, "d", f"{ns.videos} videos x {ns.video_scenes} scenes, {D_LATENCIES}")
             report.makespan = await run_makespan(
                 db, fleet, videos=ns.videos, scenes=ns.video_scenes, kling_limit=D_LIMITS["kling"]
             )

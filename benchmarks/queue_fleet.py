@@ -101,10 +101,18 @@ class BenchFleet:
         self.logs[name] = log
 
     def start(self, timeout_s: float = 90) -> None:
-        write_channel(self.run_dir / "channel_configs")
-        self._spawn("web", "web", "--port", str(self.port))
-        for index in range(1, self.workers + 1):
-            self._spawn(f"worker-{index}", "worker")
+        """Spawn web and workers and wait until all are ready; on failure, stop what started."""
+        try:
+            write_channel(self.run_dir / "channel_configs")
+            self._spawn("web", "web", "--port", str(self.port))
+            for index in range(1, self.workers + 1):
+                self._spawn(f"worker-{index}", "worker")
+            self._wait_ready(timeout_s)
+        except BaseException:
+            self.stop(grace_s=5)
+            raise
+
+    def _wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         waiting = {"web": "dispatch.leader_acquired"}
         waiting.update({f"worker-{i}": "worker.ready" for i in range(1, self.workers + 1)})

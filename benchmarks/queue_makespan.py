@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
+
 from benchmarks.queue_tasks import AuditRow
 
 
@@ -89,11 +91,24 @@ class KlingUse:
     last_end_s: float
     busy_slot_s: float  # sum of clip run times (claim to record)
     limit: int
+    clips: int
+    slot_hold_s: float = 0.0  # PgQueuer's view: sum over clips of picked -> logged (slot freed)
 
     @property
     def utilisation(self) -> float:
         span = self.last_end_s - self.first_start_s
         return self.busy_slot_s / (self.limit * span) if span > 0 else 0.0
+
+
+async def kling_slot_hold_s(conn: asyncpg.Connection, since: datetime) -> float:
+    """Sum of picked -> successful per Kling job from ``pgqueuer_log``: how long slots were held."""
+    value = await conn.fetchval(
+        "SELECT sum(extract(epoch FROM s.created - p.created)) FROM pgqueuer_log AS p"
+        " JOIN pgqueuer_log AS s ON s.job_id = p.job_id AND s.status = 'successful'"
+        " WHERE p.status = 'picked' AND p.entrypoint = 'item.kling' AND p.created >= $1",
+        since,
+    )
+    return float(value or 0.0)
 
 
 def kling_use(rows: list[AuditRow], origin: datetime, limit: int) -> KlingUse:
@@ -112,4 +127,5 @@ def kling_use(rows: list[AuditRow], origin: datetime, limit: int) -> KlingUse:
         last_end_s=(max(ends.values()) - origin).total_seconds(),
         busy_slot_s=busy,
         limit=limit,
+        clips=len(ends),
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from benchmarks.queue_latency import LatencyResult
 from benchmarks.queue_makespan import Bound
 from benchmarks.queue_raw import RawResult
-from benchmarks.queue_scenarios import CpuUse, LatencyResult, MakespanResult, ThroughputResult
+from benchmarks.queue_scenarios import CpuUse, MakespanResult, ThroughputResult
 from benchmarks.queue_tasks import percentile
 
 TARGET_RATIO = 0.5
@@ -46,6 +47,7 @@ class Report:
     latency: LatencyResult | None = None
     bound: Bound | None = None
     makespan: MakespanResult | None = None
+    loads: dict[str, float] = field(default_factory=dict)  # 1-min load average as each began
 
     def _rows(self) -> list[tuple[str, str, str, str]]:
         rows: list[tuple[str, str, str, str]] = []
@@ -142,6 +144,17 @@ class Report:
                 "(c) creation commit → dispatcher's plan step.started: "
                 + _pp(lat.create_to_dispatch_ms)
             )
+            lines.append(
+                "(c) creation commit → PgQueuer picks the plan job: " + _pp(lat.create_to_pick_ms)
+            )
+            lines.append(
+                "(c) step completion → PgQueuer picks the next step's first job (rest of the "
+                "record transaction, commit, NOTIFY, dequeue): " + _pp(lat.step_to_pick_ms)
+            )
+            lines.append(
+                "(c) pick → item.started (handler start and claim transaction): "
+                + _pp(lat.pick_to_start_ms)
+            )
             for name, values in lat.per_transition_ms.items():
                 lines.append(f"(c) {name}: {_pp(values)}")
         m = self.makespan
@@ -150,7 +163,8 @@ class Report:
             lines.append(
                 f"(d) Kling: first clip at {k.first_start_s:.2f} s, last clip ends at "
                 f"{k.last_end_s:.2f} s, tail after it {m.makespan_s - k.last_end_s:.2f} s, "
-                f"slots {100 * k.utilisation:.1f}% busy between"
+                f"slots {100 * k.utilisation:.1f}% busy between (claim to record); PgQueuer held a "
+                f"slot {k.slot_hold_s / max(k.clips, 1):.3f} s per 3 s clip (picked to logged)"
             )
             lines.append("(d) " + _cpu_line(m.cpu, m.videos, "video"))
         return lines
@@ -159,6 +173,8 @@ class Report:
         settings = ", ".join(f"{k}={v}" for k, v in self.db_settings.items())
         out = [
             f"PostgreSQL: {settings}. Workers/consumers: {self.consumers}. Logs: {self.run_dir}",
+            "1-min load average as each phase began (2 cores; other work on the machine skews "
+            "the figures): " + ", ".join(f"{k} {v:.2f}" for k, v in self.loads.items()),
             "",
             "| | measure | value | target |",
             "|---|---|---|---|",

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import uuid
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from app.models import PIPELINE_ORDER
 from benchmarks.queue_db import BenchDatabase, machine_busy_ticks, process_cpu_s
 from benchmarks.queue_fleet import BenchFleet
-from benchmarks.queue_makespan import KlingUse, kling_use
+from benchmarks.queue_latency import LatencyResult, latencies, picked_times
+from benchmarks.queue_makespan import KlingUse, kling_slot_hold_s, kling_use
 from benchmarks.queue_tasks import (
-    AuditRow,
     audit_rows,
     bench_plan,
     completed_at,
@@ -113,45 +110,6 @@ async def run_throughput(
     )
 
 
-@dataclass
-class LatencyResult:
-    create_to_plan_ms: list[float]
-    create_to_dispatch_ms: list[float]  # commit -> the dispatcher's step.started(plan)
-    step_to_next_ms: list[float]
-    per_transition_ms: dict[str, list[float]]
-
-
-def _ms(later: datetime, earlier: datetime) -> float:
-    return (later - earlier).total_seconds() * 1000
-
-
-def _latencies(rows: list[AuditRow], commits: dict[uuid.UUID, datetime]) -> LatencyResult:
-    by_task: dict[uuid.UUID, list[AuditRow]] = defaultdict(list)
-    for row in rows:
-        by_task[row.task_id].append(row)
-    result = LatencyResult([], [], [], defaultdict(list))
-    steps = [s.value for s in PIPELINE_ORDER]
-    for task_id, task_rows in by_task.items():
-        first_start: dict[str, datetime] = {}
-        completed: dict[str, datetime] = {}
-        dispatched: datetime | None = None
-        for row in task_rows:  # ordered by time
-            if row.action == "item.started":
-                first_start.setdefault(row.step, row.at)
-            elif row.action == "step.completed":
-                completed.setdefault(row.step, row.at)
-            elif row.action == "step.started" and row.step == "plan":
-                dispatched = dispatched or row.at
-        result.create_to_plan_ms.append(_ms(first_start["plan"], commits[task_id]))
-        if dispatched is not None:
-            result.create_to_dispatch_ms.append(_ms(dispatched, commits[task_id]))
-        for step, following in itertools.pairwise(steps):
-            value = _ms(first_start[following], completed[step])
-            result.step_to_next_ms.append(value)
-            result.per_transition_ms[f"{step}→{following}"].append(value)
-    return result
-
-
 async def run_latency(
     db: BenchDatabase, fleet: BenchFleet, *, tasks: int, scenes: int, gap_s: float, warmup: int
 ) -> LatencyResult:
@@ -169,9 +127,10 @@ async def run_latency(
             commits[task_id] = committed
             await wait_done(conn, [task_id], fleet, timeout_s=60, poll_s=0.02)
         rows = await audit_rows(conn, list(commits))
+        picks = await picked_times(conn, min(commits.values()))
     finally:
         await conn.close()
-    return _latencies(rows, commits)
+    return latencies(rows, commits, picks)
 
 
 @dataclass
@@ -201,12 +160,10 @@ async def run_makespan(
         assert first_commit is not None
         makespan = (await completed_at(conn, ids) - first_commit).total_seconds()
         rows = await audit_rows(conn, ids)
+        kling = kling_use(rows, first_commit, kling_limit)
+        kling = replace(kling, slot_hold_s=await kling_slot_hold_s(conn, first_commit))
     finally:
         await conn.close()
     return MakespanResult(
-        videos=videos,
-        scenes=scenes,
-        makespan_s=makespan,
-        kling=kling_use(rows, first_commit, kling_limit),
-        cpu=meter.use,
+        videos=videos, scenes=scenes, makespan_s=makespan, kling=kling, cpu=meter.use
     )

@@ -11,10 +11,13 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import _common
-import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+
+if TYPE_CHECKING:  # numpy is imported where it is used: it costs half a second at startup
+    import numpy as np
 
 # Pixels closer than KEY_INNER (RGB distance) to the background colour become fully transparent,
 # those farther than KEY_OUTER stay opaque; in between the alpha ramps, which gives a soft edge.
@@ -74,12 +77,14 @@ def has_real_alpha(img: Image.Image) -> bool:
     """True when the image carries transparency that is actually used (not an all-255 channel)."""
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         alpha = img.convert("RGBA").getchannel("A")
-        return alpha.getextrema()[0] < 255
+        return alpha.histogram()[255] < alpha.width * alpha.height
     return False
 
 
 def border_colour(rgb: np.ndarray) -> np.ndarray:
     """Median colour of a thin frame around the image: what a plain backdrop most likely is."""
+    import numpy as np
+
     h, w, _ = rgb.shape
     t = max(1, min(h, w) // 50)
     border = np.concatenate(
@@ -90,11 +95,14 @@ def border_colour(rgb: np.ndarray) -> np.ndarray:
             rgb[:, -t:].reshape(-1, 3),
         ]
     )
-    return np.median(border, axis=0)
+    median: np.ndarray = np.median(border, axis=0)
+    return median
 
 
 def _reachable_from_border(near: np.ndarray) -> np.ndarray:
     """Pixels of ``near`` connected to the image border (4-neighbour flood fill in numpy)."""
+    import numpy as np
+
     reach = np.zeros_like(near)
     reach[0, :] = near[0, :]
     reach[-1, :] = near[-1, :]
@@ -118,6 +126,8 @@ def key_background(img: Image.Image) -> Image.Image:
     The backdrop colour is the border's median. Only the near-backdrop region connected to the
     border is removed (white eyes on a white backdrop survive), with a soft alpha ramp at the edge.
     """
+    import numpy as np
+
     rgb_img = img.convert("RGB")
     rgb = np.asarray(rgb_img, dtype=np.float32)
     bg = border_colour(rgb)
@@ -150,3 +160,13 @@ def trim_transparent(img: Image.Image) -> Image.Image:
     if bbox is None:
         raise _common.ScriptError("the image is fully transparent: nothing to place")
     return img.crop(bbox)
+
+
+def flatten(img: Image.Image, background: tuple[int, int, int] = (16, 16, 20)) -> Image.Image:
+    """An opaque RGB copy; transparent parts show ``background`` instead of undefined colour."""
+    if not has_real_alpha(img):
+        return img.convert("RGB")
+    base = Image.new("RGB", img.size, background)
+    rgba = img.convert("RGBA")
+    base.paste(rgba, (0, 0), rgba)
+    return base

@@ -70,7 +70,9 @@ def render(prompt: str, kind: str, size: tuple[int, int]) -> Image.Image:
 # ---------------------------------------------------------------- caption
 
 
-def subject_text(prompt: str, font: ImageFont.FreeTypeFont, max_width: float) -> str:
+def subject_text(
+    prompt: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, max_width: float
+) -> str:
     """The prompt's first clause, cut on a word boundary to fit ``max_width``."""
     text = " ".join(prompt.split())
     text = re.split(r"[.;:\n]", text, maxsplit=1)[0].strip() or text
@@ -88,10 +90,11 @@ def subject_text(prompt: str, font: ImageFont.FreeTypeFont, max_width: float) ->
 def caption(img: Image.Image, prompt: str, *, on_scene: bool) -> None:
     """Label the picture with its subject: a title band on scenes, a name tag under figures."""
     w, h = img.size
-    font = ImageFont.load_default(size=max(12, round(min(w, h) / 22)))
+    size = max(12, round(min(w, h) / 22))
+    font = ImageFont.load_default(size=size)  # Pillow's bundled font: no system fonts needed
     text = subject_text(prompt, font, w * 0.84)
-    left, top, right, bottom = font.getbbox(text)
-    pad = max(6, font.size // 2)
+    left, top, right, bottom = (round(v) for v in font.getbbox(text))
+    pad = max(6, size // 2)
     box_w, box_h = right - left + 2 * pad, bottom - top + 2 * pad
     if on_scene:
         x0, y0 = round(w * 0.03), round(h * 0.035)
@@ -103,7 +106,10 @@ def caption(img: Image.Image, prompt: str, *, on_scene: bool) -> None:
         (x0, y0, x0 + box_w, y0 + box_h), radius=pad, fill=(12, 14, 24, 190 if on_scene else 230)
     )
     draw.text((x0 + pad - left, y0 + pad - top), text, font=font, fill=(255, 255, 255, 255))
-    img.alpha_composite(layer) if img.mode == "RGBA" else img.paste(layer, (0, 0), layer)
+    if img.mode == "RGBA":
+        img.alpha_composite(layer)
+    else:
+        img.paste(layer, (0, 0), layer)
 
 
 # ---------------------------------------------------------------- environments

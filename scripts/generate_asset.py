@@ -125,12 +125,15 @@ def reference_part(path: Path) -> dict[str, Any]:
 
 
 def describe_gemini_error(response: httpx.Response) -> str:
+    """Google's own words; a bad key comes back as a 400, so name it like the 401 hint does."""
     try:
         error = response.json().get("error", {})
         message, status = error.get("message"), error.get("status")
-    except (ValueError, AttributeError):
+        reasons = {d.get("reason") for d in error.get("details", []) if isinstance(d, dict)}
+    except (ValueError, AttributeError, TypeError):
         return response.text.strip()[:200] or response.reason_phrase
-    return " ".join(str(p) for p in (status, message) if p) or response.reason_phrase
+    text = " ".join(str(p) for p in (status, message) if p) or response.reason_phrase
+    return f"{text} (check GEMINI_API_KEY)" if "API_KEY_INVALID" in reasons else text
 
 
 def retry_delay(response: httpx.Response) -> float | None:

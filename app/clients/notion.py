@@ -154,7 +154,9 @@ class NotionClient:
         if isinstance(error, NotionRateLimitedError):
             return min(error.retry_after, self.retry.max_retry_after)
         backoff = wait_exponential_jitter(
-            initial=self.retry.backoff_initial, max=self.retry.backoff_max
+            multiplier=self.retry.backoff_initial,
+            max=self.retry.backoff_max,
+            jitter=self.retry.backoff_initial,
         )
         return float(backoff(state))
 

@@ -76,6 +76,7 @@ class TaskResponse(BaseModel):
     notion_page_id: str | None
     youtube_video_id: str | None
     youtube_url: str | None
+    final_video_key: str | None
     total_cost_usd: Decimal
     queued_at: datetime | None
     started_at: datetime | None

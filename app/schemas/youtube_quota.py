@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,15 +29,15 @@ class WaitingUploadResponse(BaseModel):
     item_status: str
     code: str | None = Field(description="YOUTUBE_QUOTA or YOUTUBE_REAUTH when deferred.")
     reason: str | None
-    resume_at: datetime | None = Field(description="When the upload job runs next.")
+    resume_at: dt.datetime | None = Field(description="When the upload job runs next.")
 
 
 class YouTubeQuotaResponse(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    date: date = Field(description="The quota day, in Pacific Time (Google resets at midnight).")
+    date: dt.date = Field(description="The quota day, in Pacific Time (Google resets at midnight).")
     timezone: str
-    resets_at: datetime
+    resets_at: dt.datetime
     costs: dict[str, int]
     channels: list[ChannelQuotaResponse]
     waiting: list[WaitingUploadResponse]

@@ -3,6 +3,7 @@ final concatenation, which waits for every segment (``after``)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from app.models import Task
@@ -30,6 +31,17 @@ def _media_ref(path: str | None) -> str | None:
     return path if path.startswith("/") else f"{KEY_REF}{path}"
 
 
+def _caption_style(config: ChannelConfig) -> dict[str, Any]:
+    style = config.branding.captions.model_dump(mode="json")
+    style["position"] = {"middle": "center"}.get(style["position"], style["position"])
+    return style
+
+
+def _gain_db(volume: float) -> float:
+    """The channel gives music volume as a fraction; the script takes decibels."""
+    return -60.0 if volume <= 0.001 else round(20 * math.log10(volume), 2)
+
+
 def _scene_json(task: Task, config: ChannelConfig, number: int, narration: str) -> dict[str, Any]:
     captions = config.branding.captions
     scene: dict[str, Any] = {
@@ -39,7 +51,7 @@ def _scene_json(task: Task, config: ChannelConfig, number: int, narration: str) 
         "sfx": f"{KEY_REF}{sfx_key(task, number)}",
         "narration_text": narration,
         "size": config.frame.size,
-        "captions": captions.model_dump(mode="json") if captions.enabled else None,
+        "captions": _caption_style(config) if captions.enabled else None,
     }
     watermark = config.branding.watermark
     if watermark is not None:
@@ -77,7 +89,7 @@ def assembly_specs(task: Task, plan: ProductionPlan, config: ChannelConfig) -> l
         "intro": _media_ref(branding.intro),
         "outro": _media_ref(branding.outro),
         "music": (
-            {"path": _media_ref(branding.music.path), "volume": branding.music.volume}
+            {"path": _media_ref(branding.music.path), "gain_db": _gain_db(branding.music.volume)}
             if branding.music
             else None
         ),

@@ -163,7 +163,7 @@ def desired(candidate: Candidate, link: Callable[[str], str]) -> dict[str, Any]:
     return {
         "status": label,
         "progress": progress_text(task, candidate.counts),
-        "cost": normalise_cost(task.total_cost_usd),
+        "cost": normalise_cost(task.total_cost_usd) if task.total_cost_usd else None,
         "error": fit_text(page.row_error or failure),
         "video": link(task.final_video_key) if task.final_video_key else None,
         "youtube": task.youtube_url or None,

@@ -18,7 +18,7 @@ import hashlib
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-DEFAULT_MARGIN = 0.02
+DEFAULT_MARGIN = 0.05
 
 _TAKE_SLOT = text(
     """

@@ -28,6 +28,7 @@ from app.database import get_engine, plain_dsn, session_scope
 from app.models import Channel, NotionPage, NotionSyncState, WebhookEvent
 from app.services.notion_board import (
     ACTION_LABELS,
+    DRAFT,
     STATUS,
     BoardRow,
     BoardSchema,
@@ -139,7 +140,11 @@ class NotionSync:
         if cursor is None:
             kind = board.schema.status_kind
             query_filter: dict[str, Any] = {
-                "or": [{"property": STATUS, kind: {"equals": label}} for label in ACTION_LABELS]
+                "or": [
+                    {"property": STATUS, kind: {"equals": label}}
+                    for label in ACTION_LABELS
+                    if label != DRAFT  # a draft row has nothing to start yet
+                ]
             }
         else:
             since = (cursor - self.overlap).isoformat().replace("+00:00", "Z")

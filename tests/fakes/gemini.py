@@ -128,9 +128,7 @@ async def _sleep_unless_gone(request: Request, seconds: float) -> None:
         await asyncio.sleep(0.05)
 
 
-def error(
-    code: int, message: str, details: list[dict[str, Any]] | None = None
-) -> JSONResponse:
+def error(code: int, message: str, details: list[dict[str, Any]] | None = None) -> JSONResponse:
     payload: dict[str, Any] = {
         "code": code,
         "message": message,
@@ -164,7 +162,11 @@ def scripted_error(reply: Reply) -> JSONResponse:
 
 def validate(body: Any) -> str | None:
     """The checks Google makes that a client can get wrong; the message mimics Google's."""
-    if not isinstance(body, dict) or not isinstance(body.get("contents"), list) or not body["contents"]:
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("contents"), list)
+        or not body["contents"]
+    ):
         return "* GenerateContentRequest.contents: contents is not specified"
     for content in body["contents"]:
         parts = content.get("parts") if isinstance(content, dict) else None
@@ -179,7 +181,9 @@ def validate(body: Any) -> str | None:
     config = body.get("generationConfig") or {}
     modalities = config.get("responseModalities") or []
     if "IMAGE" not in modalities:
-        return "This model only supports text and image output; responseModalities must include IMAGE."
+        return (
+            "This model only supports text and image output; responseModalities must include IMAGE."
+        )
     image = config.get("imageConfig") or {}
     if image.get("aspectRatio", "1:1") not in ASPECT_RATIOS:
         return f"Invalid aspect ratio: {image.get('aspectRatio')}"
@@ -200,7 +204,11 @@ def picture(size: tuple[int, int], colour: tuple[int, int, int], mime_type: str)
 
 def answer(model: str, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
     common: dict[str, Any] = {
-        "usageMetadata": {"promptTokenCount": 12, "candidatesTokenCount": 1290, "totalTokenCount": 1302},
+        "usageMetadata": {
+            "promptTokenCount": 12,
+            "candidatesTokenCount": 1290,
+            "totalTokenCount": 1302,
+        },
         "modelVersion": model,
         "responseId": uuid.uuid4().hex[:22],
     }
@@ -210,7 +218,11 @@ def answer(model: str, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         refusal = {"text": "I can't create that image."}
         return {
             "candidates": [
-                {"content": {"role": "model", "parts": [refusal]}, "finishReason": reply.finish_reason, "index": 0}
+                {
+                    "content": {"role": "model", "parts": [refusal]},
+                    "finishReason": reply.finish_reason,
+                    "index": 0,
+                }
             ],
             **common,
         }
@@ -225,11 +237,16 @@ def answer(model: str, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         parts.append({"inlineData": {"mimeType": "image/png", "data": draft}, "thought": True})
     parts.append(
         {
-            "inlineData": {"mimeType": reply.mime_type, "data": picture(size, FINAL_COLOUR, reply.mime_type)},
+            "inlineData": {
+                "mimeType": reply.mime_type,
+                "data": picture(size, FINAL_COLOUR, reply.mime_type),
+            },
             "thoughtSignature": base64.b64encode(b"signature").decode("ascii"),
         }
     )
     return {
-        "candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}],
+        "candidates": [
+            {"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}
+        ],
         **common,
     }

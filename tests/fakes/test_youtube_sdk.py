@@ -27,13 +27,13 @@ from googleapiclient.errors import HttpError
 from googleapiclient.http import MediaFileUpload, MediaInMemoryUpload, build_http
 
 from tests.fakes.youtube import (
-    ALIGN,
     CLIENT_ID,
     CLIENT_SECRET,
     REFRESH_TOKEN,
     YouTubeFake,
     running,
 )
+from tests.fakes.youtube_sessions import ALIGN
 
 DISCOVERY = Path(googleapiclient.__file__).parent / "discovery_cache/documents/youtube.v3.json"
 

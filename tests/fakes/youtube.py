@@ -14,10 +14,8 @@ revoked refresh tokens. Uploaded bytes are hashed per video so a test can compar
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
-import json
 import secrets
 import time
 from collections import Counter
@@ -25,14 +23,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from tests.fakes.server import serve
+from tests.fakes.youtube_sessions import session_put
 
-ALIGN = 256 * 1024
 THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024
 CLIENT_ID = "fake-client-id.apps.googleusercontent.com"
 CLIENT_SECRET = "fake-client-secret-0123456789"
@@ -91,6 +89,7 @@ class YouTubeFake:
     videos: dict[str, Video] = field(default_factory=dict)
     thumbnails: dict[str, bytes] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
+    chunk_starts: list[int] = field(default_factory=list)
     access_tokens: dict[str, float] = field(default_factory=dict)
     _codes: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -183,110 +182,6 @@ def _metadata_problem(resource: dict[str, Any]) -> str | None:
     if status.get("publishAt") and status.get("privacyStatus") != "private":
         return "publishAt can only be set on private videos."
     return None
-
-
-def _content_range(header: str) -> tuple[int | None, int | None, int | None]:
-    """``bytes a-b/T``, ``bytes */T`` or ``bytes a-b/*`` -> (a, b, T)."""
-    spec = header.removeprefix("bytes").strip()
-    span, _, total = spec.partition("/")
-    parsed_total = None if total == "*" else int(total)
-    if span == "*":
-        return None, None, parsed_total
-    first, _, last = span.partition("-")
-    return int(first), int(last), parsed_total
-
-
-async def _respond(
-    send: Any, status: int, body: bytes = b"", headers: dict[str, str] | None = None
-) -> None:
-    raw = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    raw.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _json(send: Any, status: int, payload: Any) -> None:
-    await _respond(send, status, json.dumps(payload).encode(), {"content-type": "application/json"})
-
-
-async def session_put(state: YouTubeFake, scope: Any, receive: Any, send: Any) -> None:
-    """A PUT on a session URI, raw ASGI so a fault can drop the connection mid-body."""
-    query = parse_qs(scope["query_string"].decode())
-    session = state.sessions.get((query.get("upload_id") or [""])[0])
-    headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-
-    async def drain() -> None:
-        more = True
-        while more:
-            message = await receive()
-            more = message.get("more_body", False)
-
-    if session is None or session.gone_status:
-        state.calls["session.gone"] += 1
-        await drain()
-        await _respond(send, session.gone_status if session else 404, b"Not Found")
-        return
-    first, last, total = _content_range(headers.get("content-range", "bytes */*"))
-    if total is not None and total != session.total:
-        await drain()
-        await _json(send, 400, {"error": {"code": 400, "message": "Content-Range total differs"}})
-        return
-    if first is None:
-        state.calls["session.status"] += 1
-        await drain()
-        if session.video_id:
-            await _json(send, 200, state.videos[session.video_id].resource)
-        elif session.data:
-            await _respond(send, 308, headers={"range": f"bytes=0-{len(session.data) - 1}"})
-        else:
-            await _respond(send, 308)
-        return
-    state.calls["session.chunk"] += 1
-    assert last is not None
-    length = last - first + 1
-    problem = None
-    if session.video_id:
-        problem = "upload already complete"
-    elif first != len(session.data):
-        problem = f"chunk starts at {first} but {len(session.data)} bytes are stored"
-    elif last + 1 < session.total and length % ALIGN:
-        problem = f"chunk of {length} bytes is not a multiple of 262144"
-    if problem:
-        await drain()
-        await _json(send, 400, {"error": {"code": 400, "message": problem}})
-        return
-    fault = next((f for f in state.faults if first <= f.at <= last), None)
-    got = 0
-    more = True
-    while more:
-        message = await receive()
-        piece = message.get("body", b"")
-        more = message.get("more_body", False)
-        if fault is not None and first + got + len(piece) > fault.at:
-            keep = fault.at - (first + got)
-            session.data += piece[:keep]
-            state.faults.remove(fault)
-            state.calls[f"fault.{fault.kind}"] += 1
-            if fault.kind == "drop":  # headers promise a body that never comes: a cut connection
-                await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]})  # fmt: skip
-                return
-            if more:
-                await drain()
-            body = {"error": {"code": 503, "message": "Backend Error", "errors": [{"reason": "backendError", "domain": "global", "message": "Backend Error"}]}}  # fmt: skip
-            await _json(send, 503, body)
-            return
-        session.data += piece
-        got += len(piece)
-    if got != length:
-        del session.data[first:]
-        await _json(send, 400, {"error": {"code": 400, "message": "body length differs from Content-Range"}})  # fmt: skip
-        return
-    if state.chunk_delay_s:
-        await asyncio.sleep(state.chunk_delay_s)
-    if len(session.data) == session.total:
-        await _json(send, 201, state.finish(session).resource)
-        return
-    await _respond(send, 308, headers={"range": f"bytes=0-{len(session.data) - 1}"})
 
 
 def create_app(fake: YouTubeFake | None = None) -> tuple[Any, YouTubeFake]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -285,23 +286,26 @@ def test_kling_resumes_after_a_crash_without_paying_twice(
     fakes.kie.hold_generating = True
     out = tmp_path / "resumed.mp4"
     argv = ["--image", str(media["image"]), "--prompt", "slow push in", "--output", str(out),
-            "--provider", "kling", "--duration", "1", "--size", SIZE, *FAST_POLL]  # fmt: skip
+            "--provider", "kling", "--duration", "1", "--size", SIZE,
+            "--max-wait", "60", *FAST_POLL]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, str(SCRIPTS / "generate_video.py"), *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
         env={**env, **fakes.env},
-    )
-    try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()
-        event = json.loads(first)
-        assert event["event"] == "remote_task", first
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            ready, _, _ = select.select([proc.stdout], [], [], 60)
+            assert ready, "no remote_task line within 60 s"
+            first = proc.stdout.readline()
+            event = json.loads(first)
+            assert event["event"] == "remote_task", first
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     assert not out.exists()
     fakes.kie.hold_generating = False

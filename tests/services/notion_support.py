@@ -68,9 +68,14 @@ def add_board(fake: NotionFake, status_kind: str = "status", **kwargs: Any) -> t
 async def bind_channels(
     tmp_path: Path, database_id: str, slugs: Iterable[str] = ("whales",), *, active: bool = True
 ) -> None:
+    await bind_boards(tmp_path, {slug: database_id for slug in slugs}, active=active)
+
+
+async def bind_boards(tmp_path: Path, boards: dict[str, str], *, active: bool = True) -> None:
+    """Channel configs (slug -> Notion database), synced like `vidgen channels sync` does."""
     directory = tmp_path / f"channels-{uuid.uuid4().hex[:6]}"
     directory.mkdir()
-    for slug in slugs:
+    for slug, database_id in boards.items():
         (directory / f"{slug}.yaml").write_text(
             CHANNEL_YAML.format(
                 slug=slug, name=slug.title(), active=str(active).lower(), database_id=database_id

