@@ -156,7 +156,7 @@ def demo(
     workers: Annotated[int, typer.Option(min=1, max=8)] = 3,
 ) -> None:
     """Make one video end to end, offline, on the demo channel, and print where it is."""
-    _setup("demo")
+    configure_logging("WARNING", "console", process="demo")  # the progress bars are the output
     from app.services.demo import DemoError, DemoOptions, run_demo
 
     _prepare_database()

@@ -49,6 +49,7 @@ def setup(
     from app.services.notion_setup import SetupResult, setup_board
 
     _setup("notion-setup")
+    target = _database_id(database_id)
     settings = get_settings()
     if settings.notion_api_token is None:
         typer.echo(
@@ -56,7 +57,6 @@ def setup(
             err=True,
         )
         raise typer.Exit(1)
-    target = _database_id(database_id)
 
     async def run() -> SetupResult:
         from app.database import dispose_engine, init_engine

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     youtube_client_id: str | None = None
     youtube_client_secret: SecretStr | None = None
     discord_webhook_url: SecretStr | None = None
+    # Where people reach this deployment (https://vidgen.example.com): links in alerts.
+    public_base_url: str | None = None
 
     notion_base_url: str = "https://api.notion.com/v1"
     notion_version: str = "2025-09-03"

@@ -11,7 +11,19 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from app.config import Settings, get_settings
 from app.database import dispose_engine, init_engine, session_scope
-from app.routes import channels, health, task_actions, tasks, webhooks, youtube_quota
+from app.routes import (
+    artifacts,
+    audit_logs,
+    channels,
+    health,
+    metrics,
+    reviews,
+    task_actions,
+    tasks,
+    video_costs,
+    webhooks,
+    youtube_quota,
+)
 from app.routes.deps import require_token
 from app.routes.error_handlers import install_error_handlers
 from app.routes.responses import ERROR_RESPONSES
@@ -72,7 +84,11 @@ def _api_router() -> APIRouter:
     api.include_router(channels.router)
     api.include_router(tasks.router)
     api.include_router(task_actions.router)
+    api.include_router(reviews.router)
     api.include_router(youtube_quota.router)
+    api.include_router(artifacts.router)
+    api.include_router(video_costs.router)
+    api.include_router(audit_logs.router)
     return api
 
 
@@ -91,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(webhooks.router)
     app.include_router(_api_router())
+    app.include_router(metrics.router)
     return app
 
 

@@ -370,6 +370,20 @@ class WebhookEvent(Base):
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class AlertDelivery(Base):
+    """When each operator alert (by key) last went out: de-duplicates alerts across the fleet."""
+
+    __tablename__ = "alert_deliveries"
+
+    alert_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    last_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    suppressed: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), default=utc_now, onupdate=utc_now
+    )
+
+
 class NotionPage(TimestampMixin, Base):
     """One Notion row we have seen: what we read, what we wrote, and our complaint about it.
 

@@ -63,6 +63,11 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--videos", type=int, default=10, help="(d) tasks")
     parser.add_argument("--video-scenes", type=int, default=16, help="(d) scenes per task")
     parser.add_argument("--profile", action="store_true", help="workers under cProfile")
+    parser.add_argument(
+        "--no-sync-commit",
+        action="store_true",
+        help="what-if: synchronous_commit=off for the database (commits skip the WAL flush)",
+    )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
     return parser.parse_args()
 
@@ -85,6 +90,8 @@ async def _with_fleet(
 async def _main(ns: argparse.Namespace) -> None:
     run_dir = f"workspace/bench-runs/{time.strftime('%Y%m%d-%H%M%S')}"
     db = await create_bench_database()
+    if ns.no_sync_commit:
+        await db.set_option("synchronous_commit", "off")
     init_engine(application_name="bench")
     report = Report(db_settings=db.settings, consumers=ns.consumers, run_dir=run_dir)
     fleet: BenchFleet | None = None

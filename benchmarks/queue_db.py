@@ -55,6 +55,15 @@ class BenchDatabase:
         finally:
             await conn.close()
 
+    async def set_option(self, name: str, value: str) -> None:
+        """A server setting for every later session of this database (what-if experiments)."""
+        conn = await asyncpg.connect(self.admin_dsn)
+        try:
+            await conn.execute(f'ALTER DATABASE "{self.name}" SET {name} = {value}')
+        finally:
+            await conn.close()
+        self.settings[name] = f"{value} (this database)"
+
     async def xact_counters(self) -> dict[str, int]:
         """Commits and row changes of this database so far (pg_stat_database, cumulative)."""
         conn = await self.connect()

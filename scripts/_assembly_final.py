@@ -2,7 +2,9 @@
 
 Video: the concat demuxer with ``-c:v copy`` (each scene was encoded once, when it was rendered).
 Every list entry carries an explicit ``duration`` (its frame count / fps) so the next piece starts
-exactly where the last frame ends, whatever the length of its audio packets.
+exactly where the last frame ends, whatever the length of its audio packets. Every piece must
+carry our encoder's exact stream header (checked; a foreign one is re-encoded first), so
+``-auto_convert 0`` keeps the packets byte-identical instead of re-inserting SPS/PPS in-band.
 
 Audio: re-encoded anyway by the loudness pass, so it is decoded per segment and each piece is cut
 to exactly its video length in samples before the concat filter. Copying the AAC instead would
@@ -248,7 +250,7 @@ def assemble(
         tmp_out = atomic_output(output)
         try:
             applied = _common.run_ffmpeg(
-                ["-f", "concat", "-safe", "0", "-i", str(concat_list), *audio_inputs,
+                ["-f", "concat", "-safe", "0", "-auto_convert", "0", "-i", str(concat_list), *audio_inputs,
                  "-filter_complex", final_graph,
                  "-map", "0:v:0", "-c:v", "copy", "-video_track_timescale", "15360",
                  "-map", "[out]", *enc.audio_args, "-movflags", "+faststart",

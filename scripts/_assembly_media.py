@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -24,6 +25,16 @@ DEFAULT_CRF = 20
 PRESETS = (
     "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
 )  # fmt: skip
+
+
+# The last filters of every video we encode. The colour description lands in the SPS, so a
+# piece tagged BT.601 (say, a SMPTE-bars intro) next to untagged scenes would make the stream
+# headers differ and break the stream copy; everything leaves here limited-range and untagged,
+# like the Ken Burns clips and the usual generated clips.
+VIDEO_TAIL = (
+    "scale=out_range=tv,format=yuv420p,"
+    "setparams=range=tv:color_primaries=unknown:color_trc=unknown:colorspace=unknown"
+)
 
 
 @dataclass(frozen=True)
@@ -67,11 +78,22 @@ class StreamInfo:
         return self.width, self.height
 
 
+def _with_context(what: str, fn: Callable[[], _common.MediaInfo]) -> _common.MediaInfo:
+    """Prefix a probing error with which input it was (e.g. ``scene 3 clip``) if it lacks it."""
+    try:
+        return fn()
+    except _common.ScriptError as exc:
+        message = str(exc)
+        raise _common.ScriptError(
+            message if message.startswith(what) else f"{what}: {message}"
+        ) from None
+
+
 def video_info(path: Path, what: str) -> StreamInfo:
     """Probe and decode-check a video; frame count from the index, or by demuxing if absent."""
     import av
 
-    media = _common.verify_video(path, what)
+    media = _with_context(what, lambda: _common.verify_video(path, what))
     try:
         with av.open(str(path)) as container:
             v = container.streams.video[0]
@@ -103,7 +125,7 @@ def video_info(path: Path, what: str) -> StreamInfo:
 
 
 def audio_duration(path: Path, what: str) -> float:
-    info = _common.probe(_common.require_input(path, what))
+    info = _with_context(what, lambda: _common.probe(_common.require_input(path, what)))
     if not info.has_audio or info.duration <= 0:
         raise _common.ScriptError(f"{what} has no audio stream: {path.name}")
     return info.duration
@@ -120,7 +142,7 @@ def reference_extradata(size: tuple[int, int], fps: int, enc: Encoding) -> bytes
             out = Path(tmp) / "ref.mp4"
             _common.run_ffmpeg(
                 ["-f", "lavfi", "-i", f"color=black:s={size[0]}x{size[1]}:r={fps}",
-                 "-frames:v", "2", *enc.video_args(fps), "-an", str(out)],
+                 "-vf", VIDEO_TAIL, "-frames:v", "2", *enc.video_args(fps), "-an", str(out)],
                 what="probing the encoder's stream header",
             )  # fmt: skip
             _REFERENCE_CACHE[key] = video_info(out, "reference encode").extradata
@@ -173,8 +195,8 @@ def encode_delivery(
     w, h = size
     vf = (
         f"[0:v]setpts=PTS-STARTPTS,scale={w}:{h}:force_original_aspect_ratio=decrease,"
-        f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={fps},format=yuv420p,"
-        f"tpad=stop_mode=clone:stop_duration=1[v]"
+        f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={fps},"
+        f"tpad=stop_mode=clone:stop_duration=1,{VIDEO_TAIL}[v]"
     )
     if info.has_audio:
         af = f"[0:a:0]{AUDIO_FORMAT},apad,atrim=end_sample={samples}[a]"
@@ -201,15 +223,16 @@ def cached_delivery(
     with _common.require_input(src, what).open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
-    settings = {"size": size, "fps": fps, "preset": enc.preset, "crf": enc.crf, "v": 1}
+    settings = {"size": size, "fps": fps, "preset": enc.preset, "crf": enc.crf, "v": 2}
     digest.update(json.dumps(settings, sort_keys=True).encode())
     cache_dir.mkdir(parents=True, exist_ok=True)
     dst = cache_dir / f"{what.split()[0]}-{digest.hexdigest()[:32]}.mp4"
     if dst.is_file():
         try:
-            video_info(dst, f"cached {what}")
-            return dst, True
+            if matches_delivery(video_info(dst, f"cached {what}"), size, fps, enc):
+                return dst, True
         except _common.ScriptError:
-            dst.unlink(missing_ok=True)  # a corrupt cache entry is re-made, not trusted
+            pass
+        dst.unlink(missing_ok=True)  # a corrupt or stale cache entry is re-made, not trusted
     encode_delivery(src, dst, size, fps, enc, what)
     return dst, False

@@ -26,6 +26,7 @@ import _common
 from _assembly_captions import write_captions
 from _assembly_media import (
     AUDIO_FORMAT,
+    VIDEO_TAIL,
     Encoding,
     atomic_output,
     audio_duration,
@@ -87,7 +88,7 @@ def _video_graph(
     # Always hold the last frame a little: rounding must never leave the output a frame short.
     hold = max(0.0, scene_s) + 1.0 if plan.mode == "freeze" else 1.0
     chain += ["setsar=1", f"fps={scene.fps}", f"tpad=stop_mode=clone:stop_duration={hold:.3f}"]
-    chain.append("format=yuv420p")
+    chain.append(VIDEO_TAIL)
     if captions is not None:
         ass, fonts = captions
         chain.append(
@@ -97,7 +98,7 @@ def _video_graph(
     if watermark_input is None or scene.watermark is None:
         return graph + "[v]"
     logo, overlay = _watermark_filter(scene.watermark, scene.size, watermark_input)
-    return f"{graph}[base];{logo};[base][logo]{overlay},format=yuv420p[v]"
+    return f"{graph}[base];{logo};[base][logo]{overlay},{VIDEO_TAIL}[v]"
 
 
 def _audio_graph(scene: Scene, narration_in: int | None, sfx_in: int | None, samples: int) -> str:

@@ -111,6 +111,8 @@ def _run_manifest(args: argparse.Namespace, enc: Encoding) -> None:
     cache_dir = args.cache_dir or manifest.cache_dir
     with tempfile.TemporaryDirectory(prefix="assembly-segments-") as tmp:
         scene_facts: list[dict[str, object]] = []
+        size: tuple[int, int] | None = manifest.size
+        paths: list[Path] = manifest.segments
         if manifest.scenes:
             first = manifest.scenes[0]
             for scene in manifest.scenes:
@@ -128,8 +130,6 @@ def _run_manifest(args: argparse.Namespace, enc: Encoding) -> None:
                 scene_facts.append(render_scene(scene, path, enc))
                 paths.append(path)
             size = first.size
-        else:
-            paths, size = manifest.segments, manifest.size
         segments_s = time.monotonic() - started
         final = assemble(
             paths,

@@ -33,8 +33,10 @@ from app.services.fleet import Fleet, file_logger
 
 SAMPLE_TOPIC = "How lighthouses guided ships through the night"
 SAMPLE_DIRECTION = (
-    "Open on a stormy coast. Explain how the first lighthouses burned wood and coal. "
-    "Show the lens that made the light reach far out to sea. End with the keepers who stayed awake all night."
+    "On a stormy coast, a single light cuts through the rain. "
+    "The first lighthouses burned wood and coal in open fires. "
+    "Then a new kind of glass lens sent the beam far out to sea. "
+    "And every night, a keeper stayed awake to keep the light burning."
 )
 
 
@@ -75,7 +77,7 @@ def _wait_ready(client: httpx.Client, fleet: Fleet, timeout_s: float = 90.0) -> 
 
 def _create_task(client: httpx.Client, options: DemoOptions) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "channel_id": options.channel,
+        "channel_slug": options.channel,
         "title": options.topic or SAMPLE_TOPIC,
         "topic": options.topic or SAMPLE_TOPIC,
         "story_direction": None if options.topic else SAMPLE_DIRECTION,

@@ -21,10 +21,12 @@ from app.config import get_settings
 from app.database import session_scope
 from app.models import Channel, PipelineStep, Task
 from app.schemas.plan_errors import PlanValidationError
+from app.services.artifacts import LocalArtifactStore
 from app.services.pipeline_items import KEY_REF
 from app.services.planner import make_plan
+from app.services.rejection import replan_notes
 from app.utils.cli_wrapper import CLIScriptError, run_cli_script
-from app.utils.filesystem import get_published_dir, safe_join, workspace_root
+from app.utils.filesystem import get_published_dir, workspace_root
 
 RemoteIdsCallback = Callable[[dict[str, str]], Awaitable[None]]
 
@@ -78,7 +80,7 @@ async def _bench_fake(inputs: dict[str, Any]) -> ItemOutcome:
 
 def key_path(key: str) -> Path:
     """The local file of an artifact key (workspace-relative; keys never escape the root)."""
-    return safe_join(workspace_root(), *key.split("/"))
+    return LocalArtifactStore().path(key)  # scripts need a local file, whatever the store
 
 
 def _resolve_json(value: Any) -> Any:
@@ -198,9 +200,15 @@ async def _run_plan(task_id: uuid.UUID, inputs: dict[str, Any]) -> ItemOutcome:
         if task is None or channel is None:
             raise ItemFailedError("TASK_MISSING", "the task no longer exists", retryable=False)
         title, topic, direction, plan = task.title, task.topic, task.story_direction, task.plan
+        notes = await replan_notes(session, task_id)
     try:
         made = await make_plan(
-            channel=channel, title=title, topic=topic, story_direction=direction, plan=plan
+            channel=channel,
+            title=title,
+            topic=topic,
+            story_direction=direction,
+            plan=plan,
+            notes=notes,
         )
     except PlanValidationError as exc:
         raise ItemFailedError("PLAN_INVALID", str(exc), retryable=False) from None

@@ -1,22 +1,24 @@
 """What a Status label set on the board does to its task: queue, approve, reject, cancel, retry.
 
-One place maps labels to actions, so the review issue can swap the minimal reject/cancel/retry
-here for its services. Approve already goes through ``review_service.approve``; the others make
-the smallest correct state change through the transition table (reject records the review and
-the reason; regenerating only the named scenes is the review service's job). A refused action
-raises ``ActionRefusedError`` whose message is written to the row's Error column.
+One place maps labels to actions. Approve, reject, cancel and retry go through the same services
+as the API (``review_service``, ``task_control``), so a rejection on the board regenerates only
+the scenes named in "Redo Scenes" (with what depends on them). A refused action raises
+``ActionRefusedError`` whose message is written to the row's Error column.
 """
 
 from __future__ import annotations
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import ConflictError
-from app.models import Channel, Review, ReviewDecision, Task, TaskStatus
-from app.services import review_service
+from app.models import Channel, Task, TaskStatus
+from app.schemas.review import RejectRequest
+from app.services import review_service, task_control
 from app.services.audit import record_audit
 from app.services.notion_board import APPROVE, CANCEL, DRAFT, QUEUED, REJECT, RETRY
 from app.services.queue import notify_dispatcher
+from app.services.rejection import RedoInvalidError
 from app.services.task_state import ensure_transition, notion_label
 from app.utils.time import utc_now
 
@@ -87,53 +89,33 @@ async def approve(session: AsyncSession, task: Task, *, notes: str | None) -> bo
     return True
 
 
-def _scene_count(task: Task) -> int:
-    scenes = (task.plan or {}).get("scenes") or []
-    return len(scenes) if isinstance(scenes, list) else 0
-
-
 async def reject(
     session: AsyncSession, task: Task, *, notes: str | None, scenes: list[int]
 ) -> bool:
-    if task.status != TaskStatus.AWAITING_REVIEW:
-        raise ActionRefusedError(
-            f"Reject only works on a video waiting for review; this one is {_shown(task)}"
-        )
-    count = _scene_count(task)
-    unknown = [n for n in scenes if count and not 1 <= n <= count]
-    if unknown:
-        raise ActionRefusedError(
-            f"Redo Scenes names scene(s) {', '.join(map(str, unknown))} but the plan has scenes 1-{count}"
-        )
-    gate = task.step
-    session.add(
-        Review(
-            task_id=task.id,
-            gate=gate,
-            decision=ReviewDecision.REJECTED,
-            notes=notes,
-            redo={"scenes": scenes} if scenes else {},
-            actor=NOTION_ACTOR,
-        )
-    )
-    reason = f"rejected at the {gate.value} review: {notes or 'no notes given'}"
-    if scenes:
-        reason += f"; redo scenes {', '.join(map(str, scenes))}"
-    task.status_reason = reason
-    _audit(session, task, "review.rejected", gate=gate.value, scenes=scenes)
+    try:
+        request = RejectRequest(notes=notes or "rejected on the Notion board", scenes=scenes)
+        await review_service.reject(session, task_id=task.id, actor=NOTION_ACTOR, request=request)
+    except ValidationError as exc:
+        problems = "; ".join(str(error["msg"]) for error in exc.errors())
+        raise ActionRefusedError(f"Redo Scenes is not usable: {problems}") from None
+    except RedoInvalidError as exc:
+        raise ActionRefusedError(f"Redo Scenes: {exc.message}") from None
+    except ConflictError as exc:
+        if exc.code == "NOT_AWAITING_REVIEW":
+            raise ActionRefusedError(
+                f"Reject only works on a video waiting for review; this one is {_shown(task)}"
+            ) from None
+        raise ActionRefusedError(exc.message) from None
     return True
 
 
 async def cancel(session: AsyncSession, task: Task) -> bool:
     if task.status == TaskStatus.CANCELLED:
         return False
-    if task.status == TaskStatus.PUBLISHED:
-        raise ActionRefusedError("a published video cannot be cancelled")
-    ensure_transition(task.status, TaskStatus.CANCELLED)
-    task.status, task.status_reason = TaskStatus.CANCELLED, "cancelled from Notion"
-    task.completed_at = utc_now()
-    _audit(session, task, "task.cancelled")
-    await notify_dispatcher(session, "task.cancelled")
+    try:
+        await task_control.cancel(session, task_id=task.id, actor=NOTION_ACTOR)
+    except ConflictError as exc:
+        raise ActionRefusedError(exc.message) from None
     return True
 
 
@@ -142,11 +124,7 @@ async def retry(session: AsyncSession, task: Task) -> bool:
         raise ActionRefusedError(
             f"Retry only restarts a video that failed; this one is {_shown(task)}"
         )
-    ensure_transition(task.status, TaskStatus.QUEUED)
-    task.status, task.queued_at = TaskStatus.QUEUED, utc_now()
-    task.error_code = task.error_message = task.status_reason = None
-    _audit(session, task, "task.retried", step=task.step.value)
-    await notify_dispatcher(session, "task.queued")
+    await task_control.retry(session, task_id=task.id, actor=NOTION_ACTOR)
     return True
 
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -168,10 +169,13 @@ class NotionSync:
             state.last_edited_cursor, state.last_polled_at = next_cursor, utc_now()
         return report
 
-    async def apply(self, rows: list[BoardRow], report: PollReport) -> tuple[Any, Any]:
+    async def apply(
+        self, rows: list[BoardRow], report: PollReport
+    ) -> tuple[datetime | None, datetime | None]:
         """Apply rows oldest edit first: (newest edit applied, oldest edit that crashed)."""
         channels = await self._channels(report.database_id)
-        newest = failed_at = None
+        newest: datetime | None = None
+        failed_at: datetime | None = None
         for row in sorted(rows, key=lambda r: r.last_edited_time):
             try:
                 outcome = await apply_row(row, channels)
@@ -234,7 +238,12 @@ class NotionSync:
         )
         if not wants_poll:
             for page_id in sorted(pages):
-                await self._follow_page(page_id)
+                try:
+                    await self._follow_page(page_id)
+                except NotionError as exc:
+                    # the change is still on the board: the incremental poll will find it
+                    log.warning("notion.event.page_failed", page_id=page_id, code=exc.code)
+                    wants_poll = True
         async with session_scope() as session:
             await session.execute(
                 update(WebhookEvent)
@@ -244,6 +253,11 @@ class NotionSync:
         return wants_poll
 
     async def _follow_page(self, page_id: str) -> None:
+        try:
+            page_id = str(uuid.UUID(page_id))
+        except ValueError:
+            log.warning("notion.event.bad_page_id")
+            return
         try:
             page = await self.client.get_page(page_id)
         except NotionRequestError as exc:

@@ -105,13 +105,15 @@ def script_inputs(
 
 
 def _plan_items(task: Task, config: ChannelConfig) -> list[ItemSpec]:
-    provider = config.providers.planner.provider
-    inputs = {
+    planner = config.providers.planner
+    inputs: dict[str, Any] = {
         "pool": "planner",
         "kind": "plan",
-        "provider": provider,
+        "provider": planner.provider,
         "aspect_ratio": config.frame.aspect_ratio,
     }
+    if planner.provider == "gemini":
+        inputs["cost_usd"] = str(planner.gemini.cost_per_call_usd)  # read by cost_estimate
     return [ItemSpec(key="plan", pool="planner", inputs=inputs)]
 
 

@@ -17,6 +17,8 @@ from app.models import (
     Channel,
     ItemStatus,
     PipelineStep,
+    Review,
+    ReviewDecision,
     StepStatus,
     Task,
     TaskItem,
@@ -24,13 +26,18 @@ from app.models import (
     TaskStep,
 )
 from app.services.audit import record_audit
+from app.services.budget import BUDGET_HOLD, BudgetStop, check_step_budget
+from app.services.channel_sync import get_channel_config
 from app.services.pipeline_items import ItemSpec, build_item_specs, gates_for
 from app.services.queue import ItemJob, enqueue_items, notify_dispatcher
 from app.services.task_state import ensure_transition, next_step
+from app.utils.alerts import alert_after_commit
 from app.utils.logging import get_logger
 from app.utils.time import utc_now
 
 log = get_logger("orchestrator")
+
+WORKER_CRASH_LOOP = "WORKER_CRASH_LOOP"  # an item's worker died on every start
 
 
 def audit(
@@ -90,20 +97,22 @@ async def start_step(
     *,
     actor: str,
     redo: set[str] | None = None,
+    budget_override: bool = False,
 ) -> None:
     """Enter ``step``: create or refresh its items from the plan and enqueue those ready to run.
 
-    Completed items are kept (a re-run skips them) unless named in ``redo``.
+    Completed items are kept (a re-run skips them) unless named in ``redo``. A step passed again
+    on the way forward with nothing to redo (after a rejection sent the task back) moves on
+    without stopping at its gate: nothing in it changed since it was approved. A step with paid
+    items that would pass the channel's budget does not start (unless ``budget_override``): the
+    task waits for review with the reason.
     """
     channel = await session.get(Channel, task.channel_id)
     assert channel is not None
+    step_row = await get_step_row(session, task.id, step)
+    revisiting = task.step != step and step_row.status == StepStatus.COMPLETED
     task.step = step
     task.status = TaskStatus.RUNNING
-    step_row = await get_step_row(session, task.id, step)
-    step_row.status = StepStatus.RUNNING
-    step_row.attempts += 1
-    step_row.started_at = step_row.started_at or utc_now()
-    step_row.error_code = step_row.error_message = None
 
     specs = build_item_specs(task=task, channel=channel, step=step)
     existing = {item.item_key: item for item in await _items(session, task.id, step)}
@@ -133,9 +142,39 @@ async def start_step(
                 item.remote_ids = {}
                 item.output_keys = {}
     await session.flush()
+    unfinished = [existing[s.key] for s in specs if existing[s.key].status != ItemStatus.COMPLETED]
+    if revisiting and not unfinished:
+        log.info("step.unchanged", task_id=str(task.id), step=step.value)
+        await _move_on(session, task, step, channel, review=False)
+        return
+    step_row.status = StepStatus.RUNNING
+    step_row.attempts += 1
+    step_row.started_at = step_row.started_at or utc_now()
+    step_row.error_code = step_row.error_message = None
+    if not budget_override:
+        stop = await check_step_budget(
+            session, task=task, config=get_channel_config(channel), step=step, items=unfinished
+        )
+        if stop is not None:
+            await _hold_for_budget(session, task, step_row, stop, actor=actor)
+            return
     audit(session, actor=actor, action="step.started", task=task, details={"step": step.value})
     log.info("step.started", task_id=str(task.id), step=step.value, items=len(specs))
     await advance(session, task, step, specs)
+
+
+async def _hold_for_budget(
+    session: AsyncSession, task: Task, step_row: TaskStep, stop: BudgetStop, *, actor: str
+) -> None:
+    """Stop before the step spends anything: no item is enqueued, the task waits for a person."""
+    ensure_transition(task.status, TaskStatus.AWAITING_REVIEW)
+    task.status = TaskStatus.AWAITING_REVIEW
+    task.status_reason = stop.reason
+    step_row.status = StepStatus.PENDING
+    step_row.error_code, step_row.error_message = BUDGET_HOLD, stop.reason
+    audit(session, actor=actor, action="budget.stopped", task=task, details=stop.details())
+    log.warning("budget.stopped", task_id=str(task.id), reason=stop.reason)
+    await notify_dispatcher(session, "review")
 
 
 async def advance(
@@ -174,19 +213,33 @@ async def complete_step(session: AsyncSession, task: Task, step: PipelineStep) -
         step_row.duration_ms = int((now - step_row.started_at).total_seconds() * 1000)
     audit(session, actor="worker", action="step.completed", task=task, details={"step": step.value})
     log.info("step.completed", task_id=str(task.id), step=step.value)
-    following = next_step(step)
     channel = await session.get(Channel, task.channel_id)
     assert channel is not None
+    await _move_on(session, task, step, channel, review=True)
+
+
+async def _move_on(
+    session: AsyncSession, task: Task, step: PipelineStep, channel: Channel, *, review: bool
+) -> None:
+    """After ``step``: publish, wait at its gate (when ``review``), or start the next step."""
+    following = next_step(step)
     if following is None:
         ensure_transition(task.status, TaskStatus.PUBLISHED)
         task.status = TaskStatus.PUBLISHED
-        task.completed_at = now
+        task.completed_at = utc_now()
         task.status_reason = None
         await notify_dispatcher(session, "published")
-    elif step in gates_for(channel):
+    elif review and step in gates_for(channel):
         ensure_transition(task.status, TaskStatus.AWAITING_REVIEW)
         task.status = TaskStatus.AWAITING_REVIEW
         task.status_reason = f"waiting for review after {step.value}"
+        audit(
+            session,
+            actor="worker",
+            action="review.waiting",
+            task=task,
+            details={"gate": step.value, "kind": "review"},
+        )
         await notify_dispatcher(session, "review")
     else:
         await start_step(session, task, following, actor="worker")
@@ -195,23 +248,32 @@ async def complete_step(session: AsyncSession, task: Task, step: PipelineStep) -
 async def approve_gate(
     session: AsyncSession, task: Task, *, actor: str, notes: str | None = None
 ) -> None:
-    """Approve the gate the task waits at: the pipeline continues with the next step."""
-    from app.models import Review, ReviewDecision
-
+    """Approve what the task waits for: the next step after a gate, or, when a budget held the
+    step back, that step with the overspend approved (recorded as an override)."""
     ensure_transition(task.status, TaskStatus.RUNNING)
     gate = task.step
+    step_row = await get_step_row(session, task.id, gate)
+    held = step_row.error_code == BUDGET_HOLD and step_row.status != StepStatus.COMPLETED
+    redo: dict[str, Any] = {"budget_override": True, "reason": task.status_reason} if held else {}
     session.add(
         Review(
             task_id=task.id,
             gate=gate,
             decision=ReviewDecision.APPROVED,
             notes=notes,
-            redo={},
+            redo=redo,
             actor=actor,
         )
     )
-    audit(session, actor=actor, action="review.approved", task=task, details={"gate": gate.value})
+    details: dict[str, Any] = {"gate": gate.value, "notes": notes}
+    if held:
+        details["budget_override"] = task.status_reason
+    action = "budget.override" if held else "review.approved"
+    audit(session, actor=actor, action=action, task=task, details=details)
     task.status_reason = None
+    if held:
+        await start_step(session, task, gate, actor=actor, budget_override=True)
+        return
     following = next_step(gate)
     if following is None:
         task.status = TaskStatus.RUNNING
@@ -238,4 +300,16 @@ async def fail_task(
         details={"step": step.value, "code": code},
     )
     log.warning("task.failed", task_id=str(task.id), step=step.value, code=code, error=message)
+    channel = await session.get(Channel, task.channel_id)
+    alert_after_commit(
+        session,
+        "worker_crash_loop" if code == WORKER_CRASH_LOOP else "task_failed",
+        f"Task failed at {step.value}: {task.title}",
+        message,
+        task=task.title,
+        task_id=str(task.id),
+        channel=channel.slug if channel else str(task.channel_id),
+        step=step.value,
+        code=code,
+    )
     await notify_dispatcher(session, "failed")

@@ -21,6 +21,25 @@ _ENVIRONMENTS = (
     ("mountain", "snowy mountains above a green valley"),
     ("space", "deep space with stars and a distant planet"),
 )
+_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "forest": ("forest", "wood", "tree", "jungle", "wild", "animal"),
+    "city": ("city", "street", "town", "market", "factory", "history", "invention"),
+    "ocean": (
+        "ocean",
+        "sea",
+        "ship",
+        "coast",
+        "lighthouse",
+        "island",
+        "whale",
+        "fish",
+        "harbor",
+        "boat",
+    ),
+    "desert": ("desert", "egypt", "pyramid", "sand", "sun", "ancient"),
+    "mountain": ("mountain", "snow", "valley", "climb", "winter", "river"),
+    "space": ("space", "star", "planet", "moon", "rocket", "galaxy", "astronaut"),
+}
 _ARC = (
     "Our story begins with {subject}.",
     "At first, everything about {subject} seemed ordinary.",
@@ -55,6 +74,19 @@ def _sentences(text: str | None) -> list[str]:
     return [p if p.endswith((".", "!", "?")) else f"{p}." for p in cleaned if len(p) > 3]
 
 
+def _pick_environments(text: str, seed: int) -> list[tuple[str, str]]:
+    """Three distinct settings: those the brief's words suggest first, then seeded others."""
+    words = set(re.findall(r"[a-z]+", text.lower()))
+    scored = sorted(
+        range(len(_ENVIRONMENTS)),
+        key=lambda i: (
+            -sum(1 for k in _KEYWORDS[_ENVIRONMENTS[i][0]] if any(w.startswith(k) for w in words)),
+            (i + seed) % len(_ENVIRONMENTS),
+        ),
+    )
+    return [_ENVIRONMENTS[i] for i in scored[:3]]
+
+
 def _subject(title: str, topic: str | None) -> str:
     subject = (topic or title).strip().rstrip(".!?")
     return subject[:80] if subject else "this story"
@@ -77,9 +109,9 @@ def plan_from_brief(
     count = scene_count or (MIN_SCENES + len(direction))
     count = max(MIN_SCENES, min(MAX_SCENES, count))
 
-    env_a, env_b, env_c = (_ENVIRONMENTS[(seed + i * 7) % len(_ENVIRONMENTS)] for i in range(3))
-    if env_b == env_a:
-        env_b = _ENVIRONMENTS[(seed + 1) % len(_ENVIRONMENTS)]
+    env_a, env_b, env_c = _pick_environments(
+        " ".join([title, topic or "", story_direction or ""]), seed
+    )
     hero = f"hero of {subject}"[:60]
     assets: list[dict[str, Any]] = [
         {

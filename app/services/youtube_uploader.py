@@ -88,6 +88,8 @@ async def youtube_publishing_enabled(channel_id: uuid.UUID) -> bool:
                 ChannelCredential.provider == CredentialProvider.YOUTUBE.value,
             )
         )
+    if found is None:
+        log.warning("youtube.channel_not_authorised", detail="publishing offline instead")
     return found is not None
 
 

@@ -80,7 +80,9 @@ async def test_429_waits_retry_after_and_holds_back_every_user_of_the_bucket(
                 await asyncio.sleep(0.01)
             await other.get_schema(source_id)
 
-        await asyncio.gather(client.get_schema(source_id), client.get_schema(source_id), after_the_429())
+        await asyncio.gather(
+            client.get_schema(source_id), client.get_schema(source_id), after_the_429()
+        )
 
         assert [c.status for c in fake.calls].count(200) == 3  # all three got through
         limited = next(c for c in fake.calls if c.status == 429)
@@ -110,7 +112,12 @@ async def test_server_errors_and_timeouts_are_retried_with_backoff(
 
 @pytest.mark.parametrize(
     ("status", "code"),
-    [(400, "validation_error"), (401, "unauthorized"), (403, "restricted_resource"), (404, "object_not_found")],
+    [
+        (400, "validation_error"),
+        (401, "unauthorized"),
+        (403, "restricted_resource"),
+        (404, "object_not_found"),
+    ],
 )
 async def test_client_errors_fail_fast_with_notions_code(
     app_db: AsyncEngine, notion: tuple[str, NotionFake], status: int, code: str
@@ -127,7 +134,9 @@ async def test_client_errors_fail_fast_with_notions_code(
     assert DEFAULT_TOKEN not in str(failure.value)
 
 
-async def test_a_missing_page_names_notions_error(app_db: AsyncEngine, notion: tuple[str, NotionFake]) -> None:
+async def test_a_missing_page_names_notions_error(
+    app_db: AsyncEngine, notion: tuple[str, NotionFake]
+) -> None:
     url, _ = notion
     client = make_client(url, app_db)
     with pytest.raises(NotionRequestError, match="object_not_found"):

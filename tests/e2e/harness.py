@@ -44,16 +44,24 @@ branding:
 """
 
 
-def write_channel(directory: Path, slug: str, *, gates: str = "[videos]", max_concurrent: int = 2) -> None:
+def write_channel(
+    directory: Path, slug: str, *, gates: str = "[videos]", max_concurrent: int = 2
+) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / f"{slug}.yaml").write_text(
-        CHANNEL_YAML.format(slug=slug, name=slug.title(), gates=gates, max_concurrent=max_concurrent)
+        CHANNEL_YAML.format(
+            slug=slug, name=slug.title(), gates=gates, max_concurrent=max_concurrent
+        )
     )
 
 
 def short_plan(scenes: int = 2) -> dict[str, Any]:
     """A small hand-written plan: a composite scene, a split scene, then singles; 2 s each."""
-    layouts = [("composite", ["hero", "forest"]), ("split", ["forest", "city"]), ("single", ["city"])]
+    layouts = [
+        ("composite", ["hero", "forest"]),
+        ("split", ["forest", "city"]),
+        ("single", ["city"]),
+    ]
     return {
         "title": "A short test film",
         "aspect_ratio": "16:9",
@@ -167,7 +175,10 @@ class FleetHarness:
         return proc.log.read_text(errors="replace")[-6000:] if proc else ""
 
     def all_logs(self) -> str:
-        return "\n".join(f"==== {p.name}\n{p.log.read_text(errors='replace')[-4000:]}" for p in self.procs.values())
+        return "\n".join(
+            f"==== {p.name}\n{p.log.read_text(errors='replace')[-4000:]}"
+            for p in self.procs.values()
+        )
 
     def kill(self, name: str, sig: signal.Signals = signal.SIGKILL) -> None:
         proc = self.procs[name]
@@ -216,7 +227,9 @@ def wait_for(
             client.post(f"/api/v1/tasks/{task_id}/approve", json={})
         time.sleep(0.3)
     logs = harness.all_logs() if harness else ""
-    raise AssertionError(f"timed out; last state {detail.get('status')}/{detail.get('step')}\n{logs}")
+    raise AssertionError(
+        f"timed out; last state {detail.get('status')}/{detail.get('step')}\n{logs}"
+    )
 
 
 def published(detail: dict[str, Any]) -> bool:

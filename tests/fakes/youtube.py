@@ -90,6 +90,7 @@ class YouTubeFake:
     thumbnails: dict[str, bytes] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
     chunk_starts: list[int] = field(default_factory=list)
+    in_flight: int = 0  # session PUTs being handled
     access_tokens: dict[str, float] = field(default_factory=dict)
     _codes: dict[str, dict[str, str]] = field(default_factory=dict)
 

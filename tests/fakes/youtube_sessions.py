@@ -43,6 +43,14 @@ async def _json(send: Any, status: int, payload: Any) -> None:
 
 async def session_put(state: YouTubeFake, scope: Any, receive: Any, send: Any) -> None:
     """A PUT on a session URI, raw ASGI so a fault can drop the connection mid-body."""
+    state.in_flight += 1
+    try:
+        await _session_put(state, scope, receive, send)
+    finally:
+        state.in_flight -= 1
+
+
+async def _session_put(state: YouTubeFake, scope: Any, receive: Any, send: Any) -> None:
     query = parse_qs(scope["query_string"].decode())
     session = state.sessions.get((query.get("upload_id") or [""])[0])
     headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
@@ -96,6 +104,9 @@ async def session_put(state: YouTubeFake, scope: Any, receive: Any, send: Any) -
     more = True
     while more:
         message = await receive()
+        if message["type"] == "http.disconnect":  # the client died mid-chunk: keep what came
+            state.calls["session.disconnect"] += 1
+            return
         piece = message.get("body", b"")
         more = message.get("more_body", False)
         overlap = max(min(len(piece), len(session.data) - position), 0)

@@ -79,7 +79,8 @@ def test_route_table_has_the_api_routes(api_app: FastAPI) -> None:
     assert ("POST", "/api/v1/tasks") in requests
     assert ("GET", "/api/v1/tasks") in requests
     assert ("GET", "/api/v1/channels") in requests
-    assert all(path.startswith("/api/v1/") for _, path in requests)
+    assert ("GET", "/metrics") in requests  # outside /api/v1, protected all the same
+    assert all(path.startswith("/api/v1/") or path == "/metrics" for _, path in requests)
 
 
 async def test_every_route_refuses_missing_and_wrong_tokens(

@@ -86,7 +86,12 @@ async def bind_boards(tmp_path: Path, boards: dict[str, str], *, active: bool = 
 
 
 def make_client(
-    url: str, engine: AsyncEngine, *, rate: float = 1000.0, version: str = "2025-09-03", **kwargs: Any
+    url: str,
+    engine: AsyncEngine,
+    *,
+    rate: float = 1000.0,
+    version: str = "2025-09-03",
+    **kwargs: Any,
 ) -> NotionClient:
     limiter = PostgresRateLimiter(engine, bucket=f"test:{uuid.uuid4().hex}", rate=rate)
     retry = kwargs.pop("retry", RetryPolicy(backoff_initial=0.01, backoff_max=0.05))

@@ -18,7 +18,9 @@ from app.utils.time import utc_now
 from tests.e2e.harness import write_channel
 
 
-async def _channels(tmp_path: Path, slugs: list[str], max_concurrent: int = 1) -> dict[str, uuid.UUID]:
+async def _channels(
+    tmp_path: Path, slugs: list[str], max_concurrent: int = 1
+) -> dict[str, uuid.UUID]:
     for slug in slugs:
         write_channel(tmp_path, slug, max_concurrent=max_concurrent)
     async with session_scope() as session:
@@ -28,7 +30,9 @@ async def _channels(tmp_path: Path, slugs: list[str], max_concurrent: int = 1) -
     return {slug: channel_id for slug, channel_id in rows}
 
 
-async def _queue(channel_id: uuid.UUID, title: str, *, priority: int = 0, age_s: int = 0) -> uuid.UUID:
+async def _queue(
+    channel_id: uuid.UUID, title: str, *, priority: int = 0, age_s: int = 0
+) -> uuid.UUID:
     task = Task(
         channel_id=channel_id,
         title=title,
@@ -50,11 +54,15 @@ async def _finish(task_ids: list[uuid.UUID]) -> None:
 
 async def _titles(task_ids: list[uuid.UUID]) -> list[str]:
     async with session_scope() as session:
-        rows = dict((await session.execute(select(Task.id, Task.title).where(Task.id.in_(task_ids)))).all())
+        rows = dict(
+            (await session.execute(select(Task.id, Task.title).where(Task.id.in_(task_ids)))).all()
+        )
     return [rows[t] for t in task_ids]
 
 
-async def test_dispatch_interleaves_channels_and_respects_priority(app_db: AsyncEngine, tmp_path: Path) -> None:
+async def test_dispatch_interleaves_channels_and_respects_priority(
+    app_db: AsyncEngine, tmp_path: Path
+) -> None:
     channels = await _channels(tmp_path, ["alpha", "bravo", "charlie"])
     # alpha's backlog is queued first and is largest: a FIFO dispatcher would drain it first
     for slug, channel_id in channels.items():
@@ -77,10 +85,23 @@ async def test_dispatch_interleaves_channels_and_respects_priority(app_db: Async
         assert window == {"alpha", "bravo", "charlie"}, order
     # inside a channel: highest priority first, then oldest first
     alpha = [t for t in order if t.startswith("alpha")]
-    assert alpha == ["alpha-4", "alpha-9", "alpha-3", "alpha-8", "alpha-2", "alpha-7", "alpha-1", "alpha-6", "alpha-0", "alpha-5"]
+    assert alpha == [
+        "alpha-4",
+        "alpha-9",
+        "alpha-3",
+        "alpha-8",
+        "alpha-2",
+        "alpha-7",
+        "alpha-1",
+        "alpha-6",
+        "alpha-0",
+        "alpha-5",
+    ]
 
 
-async def test_max_concurrent_bounds_running_tasks_per_channel(app_db: AsyncEngine, tmp_path: Path) -> None:
+async def test_max_concurrent_bounds_running_tasks_per_channel(
+    app_db: AsyncEngine, tmp_path: Path
+) -> None:
     channels = await _channels(tmp_path, ["delta"], max_concurrent=2)
     for n in range(5):
         await _queue(channels["delta"], f"delta-{n}")
@@ -92,12 +113,18 @@ async def test_max_concurrent_bounds_running_tasks_per_channel(app_db: AsyncEngi
     assert len(await dispatch_pending()) == 1
     async with session_scope() as session:
         running = (
-            await session.execute(select(Task).where(Task.status == TaskStatus.RUNNING))
-        ).scalars().all()
+            (await session.execute(select(Task).where(Task.status == TaskStatus.RUNNING)))
+            .scalars()
+            .all()
+        )
     assert len(running) == 2
     # a released task entered the pipeline: its plan item has a queued job
     async with session_scope() as session:
-        jobs = (await session.execute(text("SELECT count(*) FROM pgqueuer WHERE entrypoint = 'item.planner'"))).scalar_one()
+        jobs = (
+            await session.execute(
+                text("SELECT count(*) FROM pgqueuer WHERE entrypoint = 'item.planner'")
+            )
+        ).scalar_one()
     assert jobs == 3
 
 

@@ -61,9 +61,15 @@ async def _at_review(page_id: str, step: PipelineStep = PipelineStep.VIDEOS) -> 
     await _set(page_id, status=TaskStatus.AWAITING_REVIEW, step=step, plan=short_plan(3))
 
 
-@pytest.mark.parametrize(("version", "status_kind"), [("2025-09-03", "status"), ("2026-03-11", "select")])
+@pytest.mark.parametrize(
+    ("version", "status_kind"), [("2025-09-03", "status"), ("2026-03-11", "select")]
+)
 async def test_approve_on_the_board_moves_the_pipeline_on(
-    app_db: AsyncEngine, tmp_path: Path, notion: tuple[str, NotionFake], version: str, status_kind: str
+    app_db: AsyncEngine,
+    tmp_path: Path,
+    notion: tuple[str, NotionFake],
+    version: str,
+    status_kind: str,
 ) -> None:
     url, fake = notion
     sync, page_id = await _board_with_task(
@@ -82,7 +88,11 @@ async def test_approve_on_the_board_moves_the_pipeline_on(
     assert fake.values(page_id)["Progress"] == "Narration 0/3"
     async with session_scope() as session:
         [review] = await session.scalars(select(Review).where(Review.task_id == task.id))
-    assert (review.decision, review.gate, review.notes) == (ReviewDecision.APPROVED, PipelineStep.VIDEOS, "lovely")
+    assert (review.decision, review.gate, review.notes) == (
+        ReviewDecision.APPROVED,
+        PipelineStep.VIDEOS,
+        "lovely",
+    )
 
 
 async def test_reject_records_the_notes_and_the_scenes_to_redo(
@@ -98,12 +108,15 @@ async def test_reject_records_the_notes_and_the_scenes_to_redo(
     await _cycle(sync)
 
     task = await _task(page_id)
-    assert task.status == TaskStatus.AWAITING_REVIEW
-    assert task.status_reason == "rejected at the videos review: scene 2 is too dark; redo scenes 2, 3"
+    # the review service sends the task back to regenerate only those scenes' clips
+    assert (task.status, task.step) == (TaskStatus.RUNNING, PipelineStep.VIDEOS)
+    assert task.status_reason == "redoing after the videos review: scene 2 is too dark"
+    assert fake.values(page_id)["Status"] == "Generating Video"
     async with session_scope() as session:
         [review] = await session.scalars(select(Review).where(Review.task_id == task.id))
     assert review.decision == ReviewDecision.REJECTED
-    assert review.notes == "scene 2 is too dark" and review.redo == {"scenes": [2, 3]}
+    assert review.notes == "scene 2 is too dark" and review.redo["scenes"] == [2, 3]
+    assert review.redo["items"] == {"videos": ["scene-02", "scene-03"]}
 
 
 async def test_reject_naming_a_scene_the_plan_lacks_is_refused(
@@ -151,7 +164,11 @@ async def test_cancel_then_queue_again_then_retry_after_a_failure(
     fake.edit_page(page_id, {"Status": "Retry"})
     await _cycle(sync)
     task = await _task(page_id)
-    assert (task.status, task.step, task.error_message) == (TaskStatus.QUEUED, PipelineStep.ASSEMBLY, None)
+    assert (task.status, task.step, task.error_message) == (
+        TaskStatus.QUEUED,
+        PipelineStep.ASSEMBLY,
+        None,
+    )
     assert fake.values(page_id)["Status"] == "Queued"
     assert fake.values(page_id)["Error"] == ""
 

@@ -60,11 +60,20 @@ async def test_push_writes_label_progress_cost_error_and_links(
     await sync.poll_all()
     task = (await tasks_by_page())[page_id]
 
-    await _update(task.id, status=TaskStatus.RUNNING, step=PipelineStep.VIDEOS, total_cost_usd=Decimal("1.234"))
+    await _update(
+        task.id,
+        status=TaskStatus.RUNNING,
+        step=PipelineStep.VIDEOS,
+        total_cost_usd=Decimal("1.234"),
+    )
     await _items(task.id, PipelineStep.VIDEOS, done=7, total=16)
     await sync.push_all()
     values = fake.values(page_id)
-    assert (values["Status"], values["Progress"], values["Cost"]) == ("Generating Video", "Videos 7/16", 1.23)
+    assert (values["Status"], values["Progress"], values["Cost"]) == (
+        "Generating Video",
+        "Videos 7/16",
+        1.23,
+    )
 
     await _update(
         task.id,
@@ -95,7 +104,9 @@ async def test_a_field_edited_by_a_person_after_our_write_is_left_alone(
     page_id = fake.add_page(source_id, {"Name": "Deep dive", "Status": "Queued"})
     await sync.poll_all()
     task = (await tasks_by_page())[page_id]
-    await _update(task.id, status=TaskStatus.RUNNING, step=PipelineStep.ASSETS, total_cost_usd=Decimal("1.5"))
+    await _update(
+        task.id, status=TaskStatus.RUNNING, step=PipelineStep.ASSETS, total_cost_usd=Decimal("1.5")
+    )
     await sync.push_all()
     assert fake.values(page_id)["Cost"] == 1.5
 
@@ -128,7 +139,9 @@ async def test_changes_between_cycles_coalesce_into_one_patch_per_row(
     assert patch.body["properties"]["Status"] == {"status": {"name": "Composites Ready"}}
 
 
-async def _linked_rows(fake: NotionFake, source_id: str, database_id: str, count: int) -> dict[str, uuid.UUID]:
+async def _linked_rows(
+    fake: NotionFake, source_id: str, database_id: str, count: int
+) -> dict[str, uuid.UUID]:
     """``count`` queued tasks whose rows were already processed (as a poll leaves them)."""
     from app.models import Channel
 
@@ -137,7 +150,9 @@ async def _linked_rows(fake: NotionFake, source_id: str, database_id: str, count
         channel = await session.scalar(select(Channel))
         assert channel is not None
         for n in range(count):
-            page_id = fake.add_page(source_id, {"Name": f"Video {n}", "Status": "Queued"}, edited=LONG_AGO)
+            page_id = fake.add_page(
+                source_id, {"Name": f"Video {n}", "Status": "Queued"}, edited=LONG_AGO
+            )
             task = Task(
                 id=uuid.uuid4(),
                 channel_id=channel.id,

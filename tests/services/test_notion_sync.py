@@ -140,7 +140,9 @@ async def test_bad_rows_get_the_error_label_and_the_others_proceed(
     ]
     bad = {
         "no title": fake.add_page(source_id, {"Status": "Queued", "Channel": "whales"}),
-        "unknown channel": fake.add_page(source_id, {"Name": "B", "Status": "Queued", "Channel": "cats"}),
+        "unknown channel": fake.add_page(
+            source_id, {"Name": "B", "Status": "Queued", "Channel": "cats"}
+        ),
         "no channel": fake.add_page(source_id, {"Name": "C", "Status": "Queued"}),
         "bad priority": fake.add_page(
             source_id, {"Name": "D", "Status": "Queued", "Channel": "sharks", "Priority": 1000}
@@ -215,9 +217,16 @@ async def test_webhook_events_fetch_each_named_page_once(
     await sync.poll_all()
     page_id = fake.add_page(source_id, {"Name": "From a webhook", "Status": "Queued"})
     async with session_scope() as session:
-        for n in range(3):  # Notion batches and retries: three events name the same page
+        for _ in range(3):  # Notion batches and retries: three events name the same page
             event = fake.webhook_event("page.properties_updated", page_id)
-            session.add(WebhookEvent(id=f"notion:{event['id']}", source="notion", event_type=event["type"], payload=event))
+            session.add(
+                WebhookEvent(
+                    id=f"notion:{event['id']}",
+                    source="notion",
+                    event_type=event["type"],
+                    payload=event,
+                )
+            )
     mark = fake.mark()
 
     assert await sync.process_events() is False
@@ -225,7 +234,9 @@ async def test_webhook_events_fetch_each_named_page_once(
     assert [(c.method, c.path) for c in calls] == [("GET", f"/v1/pages/{page_id}")]
     assert set(await tasks_by_page()) == {page_id}
     async with session_scope() as session:
-        pending = await session.scalars(select(WebhookEvent).where(WebhookEvent.processed_at.is_(None)))
+        pending = await session.scalars(
+            select(WebhookEvent).where(WebhookEvent.processed_at.is_(None))
+        )
         assert list(pending) == []
 
 

@@ -148,6 +148,10 @@ async def test_worker_killed_mid_upload_resumes_the_same_session(
     finally:
         if child.poll() is None:
             child.kill()
+    for _ in range(200):  # let the fake finish reading what the dead worker had sent
+        if tube.in_flight == 0:
+            break
+        await asyncio.sleep(0.05)
     [session_id] = tube.sessions
     held = tube.received(session_id)
     assert 0 < held < total and tube.videos_created == 0

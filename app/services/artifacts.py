@@ -1,0 +1,249 @@
+"""Artifacts of a task: which keys belong to it, and reading them from the artifact store.
+
+An artifact key is a workspace-relative path (``channels/<c>/projects/<t>/videos/scene-01.mp4``),
+also usable as a bucket key. ``ArtifactStore`` is the one way to read one, so a bucket backend
+(issue 9) can sit behind the same calls; ``LocalArtifactStore`` reads the shared workspace and
+refuses any key that would resolve outside it (``..``, absolute parts, symlinks pointing out).
+
+Only keys the database ties to the task are served: an item's ``output_keys`` or the task's
+``final_video_key``. A key is never taken from the request itself.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO, Protocol
+
+import anyio
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import NotFoundError
+from app.models import PipelineStep, Task, TaskItem
+from app.schemas.artifact import ArtifactKind
+from app.services.pipeline_items import task_prefix
+from app.services.task_service import get_task
+from app.utils.filesystem import UnsafePathError, safe_join, workspace_root
+
+CHUNK_BYTES = 256 * 1024
+FINAL_OUTPUT = "final_video"
+
+_TYPES: dict[str, tuple[ArtifactKind, str]] = {
+    ".png": ("image", "image/png"),
+    ".jpg": ("image", "image/jpeg"),
+    ".jpeg": ("image", "image/jpeg"),
+    ".webp": ("image", "image/webp"),
+    ".mp4": ("video", "video/mp4"),
+    ".webm": ("video", "video/webm"),
+    ".mov": ("video", "video/quicktime"),
+    ".wav": ("audio", "audio/wav"),
+    ".mp3": ("audio", "audio/mpeg"),
+    ".m4a": ("audio", "audio/mp4"),
+    ".aac": ("audio", "audio/aac"),
+    ".ogg": ("audio", "audio/ogg"),
+    ".json": ("other", "application/json"),
+    ".srt": ("other", "text/plain; charset=utf-8"),
+    ".ass": ("other", "text/plain; charset=utf-8"),
+}
+
+
+class ArtifactMissingError(Exception):
+    """No readable object under this key (never written, deleted, or an unsafe key)."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"artifact {key}: {reason}")
+        self.key = key
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ArtifactStat:
+    size: int
+    modified_ns: int
+
+    @property
+    def etag(self) -> str:
+        """Changes whenever a redo rewrites the key, so cached ranges are never mixed."""
+        return f'"{self.size:x}-{self.modified_ns:x}"'
+
+
+class ArtifactStore(Protocol):
+    """Read access by key; the methods block (file or network I/O), so call them off the loop."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def stat(self, key: str) -> ArtifactStat:
+        """Size and version of the object; raises ``ArtifactMissingError``."""
+        ...
+
+    def open(self, key: str) -> BinaryIO:
+        """A seekable binary reader; raises ``ArtifactMissingError``."""
+        ...
+
+
+class LocalArtifactStore:
+    """Keys as files under the workspace root (every process shares the disk)."""
+
+    def __init__(self, root: Path | str | None = None) -> None:
+        self.root = workspace_root(root)
+
+    def path(self, key: str) -> Path:
+        """The file of ``key``; raises ``UnsafePathError`` for a key that leaves the root."""
+        return safe_join(self.root, *key.split("/"))
+
+    def _file(self, key: str) -> Path:
+        try:
+            path = self.path(key)
+        except UnsafePathError as exc:
+            raise ArtifactMissingError(key, f"not a workspace path ({exc.reason})") from None
+        if not path.is_file():
+            raise ArtifactMissingError(key, "no such file")
+        return path
+
+    def exists(self, key: str) -> bool:
+        try:
+            self._file(key)
+        except ArtifactMissingError:
+            return False
+        return True
+
+    def stat(self, key: str) -> ArtifactStat:
+        result = self._file(key).stat()
+        return ArtifactStat(size=result.st_size, modified_ns=result.st_mtime_ns)
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return self._file(key).open("rb")
+        except OSError as exc:
+            raise ArtifactMissingError(key, type(exc).__name__) from None
+
+
+def artifact_store(root: Path | str | None = None) -> ArtifactStore:
+    """The store of this deployment (today always the local workspace)."""
+    return LocalArtifactStore(root)
+
+
+def describe_type(key: str) -> tuple[ArtifactKind, str]:
+    """(kind, Content-Type) from the key's extension; unknown ones are served as bytes."""
+    return _TYPES.get(PurePosixPath(key).suffix.lower(), ("other", "application/octet-stream"))
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One file of a task; ``path`` is what follows ``/artifacts/`` in its URL."""
+
+    step: PipelineStep
+    item_id: uuid.UUID | None
+    item_key: str | None
+    scene_number: int | None
+    output: str
+    key: str
+    path: str
+    kind: ArtifactKind
+    content_type: str
+    size: int | None
+
+
+def artifact_path(task: Task, key: str) -> str:
+    """The URL path of a key: relative to the task's prefix when under it, else the whole key."""
+    prefix = task_prefix(task) + "/"
+    return key.removeprefix(prefix) if key.startswith(prefix) else key
+
+
+async def _task_items(session: AsyncSession, task_id: uuid.UUID) -> list[TaskItem]:
+    query = (
+        select(TaskItem)
+        .where(TaskItem.task_id == task_id)
+        .order_by(TaskItem.step, TaskItem.scene_number.nulls_first(), TaskItem.item_key)
+    )
+    return list((await session.scalars(query)).all())
+
+
+def _entries(task: Task, items: list[TaskItem]) -> list[Artifact]:
+    """Every key the database ties to the task, first claim wins (a key listed once)."""
+    found: dict[str, Artifact] = {}
+
+    def add(key: object, step: PipelineStep, output: str, item: TaskItem | None) -> None:
+        if not isinstance(key, str) or not key or key in found:
+            return
+        kind, content_type = describe_type(key)
+        found[key] = Artifact(
+            step=step,
+            item_id=item.id if item else None,
+            item_key=item.item_key if item else None,
+            scene_number=item.scene_number if item else None,
+            output=output,
+            key=key,
+            path=artifact_path(task, key),
+            kind=kind,
+            content_type=content_type,
+            size=None,
+        )
+
+    for item in items:
+        for output, key in sorted(item.output_keys.items()):
+            add(key, item.step, output, item)
+    add(task.final_video_key, PipelineStep.ASSEMBLY, FINAL_OUTPUT, None)
+    return list(found.values())
+
+
+def _with_size(store: ArtifactStore, artifact: Artifact) -> Artifact:
+    try:
+        size: int | None = store.stat(artifact.key).size
+    except ArtifactMissingError:
+        size = None
+    return replace(artifact, size=size)
+
+
+async def list_artifacts(
+    session: AsyncSession, *, task_id: uuid.UUID, store: ArtifactStore
+) -> list[Artifact]:
+    """The task's artifacts in pipeline order; ``size`` is None when the file is not there."""
+    task = await get_task(session, task_id=task_id)
+    entries = _entries(task, await _task_items(session, task_id))
+    return await anyio.to_thread.run_sync(lambda: [_with_size(store, a) for a in entries])
+
+
+async def find_artifact(
+    session: AsyncSession, *, task_id: uuid.UUID, path: str, store: ArtifactStore
+) -> tuple[Artifact, ArtifactStat]:
+    """The artifact at ``path`` of this task with its current size; 404 for anything else."""
+    task = await get_task(session, task_id=task_id)
+    matches = [a for a in _entries(task, await _task_items(session, task_id)) if a.path == path]
+    if not matches:
+        raise NotFoundError(
+            f"task {task_id} has no artifact {path!r}",
+            code="ARTIFACT_NOT_FOUND",
+            details={"task_id": str(task_id), "path": path},
+        )
+    artifact = matches[0]
+    try:
+        stat = await anyio.to_thread.run_sync(store.stat, artifact.key)
+    except ArtifactMissingError as exc:
+        raise NotFoundError(
+            f"artifact {path!r} of task {task_id} is not available: {exc.reason}",
+            code="ARTIFACT_MISSING",
+            details={"task_id": str(task_id), "path": path},
+        ) from None
+    return artifact, stat
+
+
+async def read_range(
+    store: ArtifactStore, key: str, *, start: int, length: int
+) -> AsyncIterator[bytes]:
+    """``length`` bytes of ``key`` from ``start``, in chunks read off the event loop."""
+    handle = await anyio.to_thread.run_sync(store.open, key)
+    try:
+        await anyio.to_thread.run_sync(handle.seek, start)
+        left = length
+        while left > 0:
+            chunk = await anyio.to_thread.run_sync(handle.read, min(CHUNK_BYTES, left))
+            if not chunk:
+                break  # truncated under us (a redo rewriting it): end the body early
+            left -= len(chunk)
+            yield chunk
+    finally:
+        await anyio.to_thread.run_sync(handle.close)
