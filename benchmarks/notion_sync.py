@@ -1,6 +1,6 @@
 """Benchmark (not a test): Notion requests per sync cycle and time to converge, ours vs naive.
 
-    uv run python benchmarks/notion_sync.py [--rows 100 1000 10000] [--speedup 100]
+    uv run python benchmarks/notion_sync.py [--rows 100 1000 10000] [--speedup 100] [--methods ours naive]
 
 Boards of N rows with 1% changed (see notion_sync_board.py), synced against the Notion fake:
 - ours: one incremental poll (rows edited since the cursor) then pushes of only what changed,
@@ -140,13 +140,16 @@ async def main() -> None:
     )
     parser.add_argument("--rows", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--speedup", type=float, default=100.0)
+    parser.add_argument(
+        "--methods", nargs="+", choices=["ours", "naive"], default=["ours", "naive"]
+    )
     args = parser.parse_args()
     admin, name = await fresh_database()
     init_engine(application_name="bench-notion")
     results = []
     try:
         for rows in args.rows:
-            for method in ("ours", "naive"):
+            for method in args.methods:
                 result = await bench(rows, method, args.speedup)
                 print(
                     f"{rows:>6} rows  {method:<5}  {result.requests:>6} requests  {result.measured_s:6.1f} s",

@@ -9,7 +9,6 @@ a request that Notion refused for its content cannot succeed.
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -303,8 +302,3 @@ class NotionClient:
         return await self.request(
             "POST", "pages", json={"parent": parent, "properties": properties}
         )
-
-
-def pages_needed(rows: int, page_size: int = MAX_PAGE_SIZE) -> int:
-    """Query requests to read ``rows`` rows (at least one, even for none)."""
-    return max(1, math.ceil(rows / page_size))

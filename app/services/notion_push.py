@@ -59,9 +59,9 @@ EMPTY: dict[str, Any] = {
     "youtube": None,
 }
 FAILED_WRITE = "__failed__"  # key in NotionPage.pushed: a write Notion refused, not to repeat
-_LIVE = (TaskStatus.RUNNING, TaskStatus.AWAITING_REVIEW)
+_SHOWS_PROGRESS = (TaskStatus.RUNNING, TaskStatus.AWAITING_REVIEW, TaskStatus.FAILED)
 
-# Everything a row shows about its task except item progress (live tasks are always looked at).
+# Everything a row shows about its task except item progress (running tasks are always looked at).
 TASK_DIGEST = func.md5(
     func.concat_ws(
         "|",
@@ -83,7 +83,7 @@ def fit_text(value: str | None) -> str:
 def progress_text(task: Task, counts: dict[PipelineStep, tuple[int, int]]) -> str:
     if task.status == TaskStatus.PUBLISHED:
         return "Done"
-    if task.status not in (*_LIVE, TaskStatus.FAILED):
+    if task.status not in _SHOWS_PROGRESS:
         return ""
     done, total = counts.get(task.step, (0, 0))
     title = STEP_TITLES[task.step]
@@ -112,7 +112,7 @@ class Candidate:
 async def load_candidates(
     session: AsyncSession, database_id: str, *, limit: int
 ) -> list[Candidate]:
-    """Rows that may need a write: processed since, task changed, or task live."""
+    """Rows that may need a write: processed since, task changed, or task running (items move)."""
     query = (
         select(NotionPage, Task, TASK_DIGEST)
         .outerjoin(Task, Task.notion_page_id == NotionPage.page_id)
@@ -121,14 +121,14 @@ async def load_candidates(
             or_(
                 NotionPage.dirty,
                 NotionPage.task_digest.is_distinct_from(TASK_DIGEST),
-                Task.status.in_(_LIVE),
+                Task.status == TaskStatus.RUNNING,
             )
         )
         .order_by(NotionPage.dirty.desc(), NotionPage.updated_at)
         .limit(limit)
     )
     found = [Candidate(page, task, digest) for page, task, digest in (await session.execute(query))]
-    task_ids = [c.task.id for c in found if c.task is not None and c.task.status in _LIVE]
+    task_ids = [c.task.id for c in found if c.task is not None and c.task.status in _SHOWS_PROGRESS]
     if task_ids:
         counts = await session.execute(
             select(

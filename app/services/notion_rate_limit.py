@@ -6,8 +6,9 @@ retry or spin, concurrent callers serialise on the row lock and each gets its ow
 all clocks are the database server's, so web replicas and workers on different machines agree.
 A 429 pushes the slot past ``Retry-After`` for everyone.
 
-The interval carries a small margin over ``1 / rate``: network jitter can bring two requests
-sent exactly one interval apart closer together on arrival, and Notion counts arrivals.
+The interval carries a 5% margin over ``1 / rate``: a request delayed on its way (a busy event
+loop, a new connection) lets the next ones arrive closer together than they were sent, and Notion
+counts arrivals; the margin absorbs half a second of such delay in every 10 s.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ from app.services.notion_board import (
     BoardRow,
 )
 from app.services.task_service import create_task
-from app.services.task_state import notion_label
+from app.services.task_state import InvalidTransitionError, notion_label
 from app.utils.logging import get_logger
 
 log = get_logger("notion.rows")
@@ -237,13 +237,11 @@ async def apply_row(row: BoardRow, board: BoardChannels) -> RowOutcome:
         if page.inputs_hash == fingerprint:
             return RowOutcome.SKIPPED
         page.inputs_hash, page.dirty = fingerprint, True
+        shown = notion_label(task.status, task.step) if task else INPUT_ERROR_LABEL
         try:
             outcome = await _decide(session, row, task, board)
-        except (RowInputError, ActionRefusedError) as exc:
-            page.row_error = str(exc)
-            page.row_error_label = (
-                notion_label(task.status, task.step) if task else INPUT_ERROR_LABEL
-            )
+        except (RowInputError, ActionRefusedError, InvalidTransitionError) as exc:
+            page.row_error, page.row_error_label = str(exc), shown
             log.info("notion.row.refused", page_id=row.page_id, reason=str(exc))
             return RowOutcome.ERROR
         if outcome is not RowOutcome.IGNORED or row.status != INPUT_ERROR_LABEL:

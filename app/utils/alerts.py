@@ -38,6 +38,7 @@ DEDUPE_WINDOW = timedelta(minutes=10)
 DELIVERY_TIMEOUT_S = 30.0
 REQUEST_TIMEOUT_S = 10.0
 MAX_ATTEMPTS = 4
+RETRY_BASE_S = 0.5  # after a 5xx or a transport error: 0.5 s, 1 s, 2 s, ...
 MAX_PENDING = 100
 KEY_FIELDS = ("task_id", "channel", "step", "code")
 _AFTER_COMMIT = "vidgen.alerts_after_commit"
@@ -78,6 +79,7 @@ class Alerter:
         timeout_s: float = DELIVERY_TIMEOUT_S,
         request_timeout_s: float = REQUEST_TIMEOUT_S,
         max_attempts: int = MAX_ATTEMPTS,
+        retry_base_s: float = RETRY_BASE_S,
         max_pending: int = MAX_PENDING,
     ) -> None:
         self.webhook_url = webhook_url or None
@@ -90,6 +92,7 @@ class Alerter:
         self.timeout_s = timeout_s
         self.request_timeout_s = request_timeout_s
         self.max_attempts = max_attempts
+        self.retry_base_s = retry_base_s
         self.max_pending = max_pending
         self._limiter = AsyncLimiter(5, 2)  # a webhook's bucket: 5 requests per 2 seconds
         self._blocked_until = 0.0  # loop time before which Discord asked us not to post
@@ -194,7 +197,7 @@ class Alerter:
                 continue
             if result.status is not None and result.status < 500:
                 break  # our payload or the webhook is wrong: retrying won't help
-            backoff = min(0.5 * 2 ** (attempt - 1), 8.0)
+            backoff = min(self.retry_base_s * 2 ** (attempt - 1), 8.0)
             if attempt == self.max_attempts or loop.time() + backoff > deadline:
                 break
             log.warning("alert.delivery_retry", kind=alert.kind, reason=result.reason)

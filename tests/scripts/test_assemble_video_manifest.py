@@ -214,3 +214,46 @@ def test_segment_from_other_encoder_settings_is_normalised(
     assert result["normalized_segments"] == [2]
     assert facts(out).frames == 75 + 60
     assert "error" not in ffmpeg("-v", "error", "-i", str(out), "-f", "null", "-").lower()
+
+
+def test_audio_stays_in_sync_across_segment_boundaries(
+    tmp_path: Path, media: dict[str, Path]
+) -> None:
+    """Each scene's voice starts with a beep: in the final cut every beep starts with its scene."""
+    beep = tmp_path / "beep.wav"
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=1000:d=0.15:sample_rate=22050",
+        "-af",
+        "apad=whole_dur=0.5",
+        str(beep),
+    )
+    segments, starts, t = [], [], 0.0
+    for number, seconds in enumerate((0.9, 1.1, 0.7, 1.0), start=1):
+        spec = write_json(tmp_path / f"s{number}.json", {"number": number, "clip": str(media["clip1"]),
+                          "narration": str(beep), "duration_s": seconds, "size": "640x360"})  # fmt: skip
+        seg = tmp_path / f"seg{number}.mp4"
+        ok(run_script("assemble_video.py", "--scene", str(spec), "--output", str(seg), env=ENV))
+        segments.append(str(seg))
+        starts.append(t)
+        t += seconds
+    out = tmp_path / "final.mp4"
+    ok(assemble(write_json(tmp_path / "m.json", {"segments": segments}), out))
+    import av
+    import numpy as np
+
+    with av.open(str(out)) as c:
+        audio = np.concatenate([f.to_ndarray()[0] for f in c.decode(audio=0)])
+    loud = np.abs(audio) > 0.25 * np.abs(audio).max()
+    for start in starts:
+        i = round(start * 48000)
+        onset = i + int(np.argmax(loud[i : i + 4800]))
+        assert loud[i : i + 4800].any(), f"no beep after {start} s"
+        assert 0 <= (onset - i) / 48000 < 0.01, (
+            f"beep of the scene at {start} s starts at {onset / 48000:.4f} s"
+        )
+        if i:  # the previous scene's beep ended long before: nothing audible right before a start
+            assert not loud[i - 2400 : i - 240].any(), f"sound just before {start} s: drift"
+    assert facts(out).audio_s == pytest.approx(t, abs=0.03)

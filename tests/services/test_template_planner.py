@@ -44,4 +44,4 @@ def test_scene_count_is_bounded() -> None:
 def test_a_different_brief_gives_a_different_plan() -> None:
     other = plan_from_brief(**{**BRIEF, "topic": "rockets to the moon", "story_direction": None})
     assert other != plan_from_brief(**BRIEF)
-    assert [a["name"] for a in other["assets"] if a["kind"] == "environment"][0] == "space-scene"
+    assert next(a["name"] for a in other["assets"] if a["kind"] == "environment") == "space-scene"
