@@ -48,8 +48,8 @@ def setup(
     from app.clients.notion import NotionError
     from app.services.notion_setup import SetupResult, setup_board
 
-    _setup("notion-setup")
     target = _database_id(database_id)
+    _setup("notion-setup")
     settings = get_settings()
     if settings.notion_api_token is None:
         typer.echo(

@@ -134,7 +134,14 @@ class _TemplateCopies:
 
     async def take(self) -> str:
         spare, self._spare = self._spare, None
-        name = await (spare if spare is not None else self._make())
+        name: str | None = None
+        if spare is not None:
+            try:
+                name = await spare
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                name = None  # the server restarted under it (a restart test): make a new one
+        if name is None:
+            name = await self._make()
         self._spare = asyncio.create_task(self._make())
         return name
 
@@ -142,6 +149,8 @@ class _TemplateCopies:
         if self._spare is not None:
             try:
                 await _drop_database(self.admin_url, await self._spare)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                pass  # never made (server restarted); a later run drops leftovers by pid
             finally:
                 self._spare = None
 

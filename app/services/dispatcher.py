@@ -15,11 +15,11 @@ import uuid
 from typing import Any
 
 import asyncpg
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.database import plain_dsn, session_scope
-from app.models import PipelineStep, Task, TaskStatus
+from app.models import Channel, PipelineStep, Task, TaskStatus
 from app.services.queue import DISPATCH_CHANNEL
 from app.services.reconciler import requeue_orphans
 from app.services.task_state import ensure_transition
@@ -30,9 +30,11 @@ log = get_logger("dispatcher")
 
 DISPATCHER_LOCK_KEY = 0x76_69_64_67_01  # "vidg" + 1: any fixed 64-bit key unique to us
 
+# Both lock queries load whole rows as ORM objects: the task needs no second SELECT, and
+# start_step finds the channel in the session instead of selecting it again.
 _NEXT_CHANNEL_SQL = text(
     """
-    SELECT c.id
+    SELECT c.*
     FROM channels AS c
     WHERE c.active
       AND EXISTS (SELECT 1 FROM tasks AS q WHERE q.channel_id = c.id AND q.status = 'queued')
@@ -45,7 +47,7 @@ _NEXT_CHANNEL_SQL = text(
 )
 _NEXT_TASK_SQL = text(
     """
-    SELECT id FROM tasks
+    SELECT * FROM tasks
     WHERE channel_id = :channel_id AND status = 'queued'
     ORDER BY priority DESC, queued_at ASC NULLS LAST, created_at ASC, id
     LIMIT 1
@@ -58,29 +60,31 @@ async def dispatch_one(session: AsyncSession) -> uuid.UUID | None:
     """Move the next fair task from queued to running and start its plan step; None if none."""
     from app.services.task_orchestrator import start_step
 
-    channel_id = (await session.execute(_NEXT_CHANNEL_SQL)).scalar_one_or_none()
-    if channel_id is None:
-        return None
-    task_id = (
-        await session.execute(_NEXT_TASK_SQL, {"channel_id": channel_id})
+    channel = (
+        await session.execute(select(Channel).from_statement(_NEXT_CHANNEL_SQL))
     ).scalar_one_or_none()
-    if task_id is None:
+    if channel is None:
         return None
-    task = await session.get(Task, task_id)
-    assert task is not None
+    task = (
+        await session.execute(
+            select(Task).from_statement(_NEXT_TASK_SQL), {"channel_id": channel.id}
+        )
+    ).scalar_one_or_none()
+    if task is None:
+        return None
     ensure_transition(task.status, TaskStatus.RUNNING)
     now = utc_now()
     task.status = TaskStatus.RUNNING
     task.status_reason = None
     task.started_at = task.started_at or now
-    await session.execute(
+    await session.execute(  # not through the ORM: that would also bump channels.updated_at
         text("UPDATE channels SET last_dispatched_at = :now WHERE id = :id"),
-        {"now": now, "id": channel_id},
+        {"now": now, "id": channel.id},
     )
     await start_step(
         session, task, task.step if task.plan is not None else PipelineStep.PLAN, actor="dispatcher"
     )
-    return uuid.UUID(str(task_id))
+    return uuid.UUID(str(task.id))
 
 
 async def dispatch_pending(max_tasks: int = 1000) -> list[uuid.UUID]:

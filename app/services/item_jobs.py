@@ -21,10 +21,12 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from pgqueuer import RetryRequested
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.database import session_scope
-from app.models import ItemStatus, PipelineStep, TaskItem, TaskStatus, VideoCost
+from app.models import ItemStatus, PipelineStep, Task, TaskItem, TaskStatus, VideoCost
 from app.services.item_deferral import ItemDeferredError, record_deferral
 from app.services.item_runner import ItemFailedError, ItemOutcome, execute_item
 from app.services.task_orchestrator import advance, audit, fail_task, get_step_row, lock_task
@@ -103,14 +105,21 @@ class LeaseHeld:
     wait: timedelta
 
 
+async def _lock_task_of_item(session: AsyncSession, item_id: uuid.UUID) -> Task | None:
+    task_of_item = select(TaskItem.task_id).where(TaskItem.id == item_id).scalar_subquery()
+    result = await session.execute(select(Task).where(Task.id == task_of_item).with_for_update())
+    return result.scalar_one_or_none()
+
+
 async def _claim(item_id: uuid.UUID, owner: str) -> ClaimedItem | LeaseHeld | None:
     async with session_scope() as session:
-        item = await session.get(TaskItem, item_id)
-        if item is None:
+        # Lock the task through the item's task_id, then the item (the order every writer uses):
+        # two round trips where get-item, lock-task, re-read-item-for-update took three.
+        task = await _lock_task_of_item(session, item_id)
+        item = await session.get(TaskItem, item_id, with_for_update=True) if task else None
+        if task is None or item is None:
             return None
-        task = await lock_task(session, item.task_id)
-        await session.refresh(item, with_for_update=True)
-        if task is None or task.status != TaskStatus.RUNNING or task.step != item.step:
+        if task.status != TaskStatus.RUNNING or task.step != item.step:
             return None  # stale job: the task moved on, was cancelled or failed
         if item.status == ItemStatus.COMPLETED:
             return None
@@ -118,8 +127,11 @@ async def _claim(item_id: uuid.UUID, owner: str) -> ClaimedItem | LeaseHeld | No
         crashed = item.status == ItemStatus.RUNNING
         if crashed and item.lease_expires_at is not None and item.lease_expires_at > now:
             return LeaseHeld(wait=item.lease_expires_at - now + timedelta(seconds=0.5))
+        # read the step row before changing the item, so its query autoflushes nothing and the
+        # item gets one UPDATE at commit instead of two
+        step_row = await get_step_row(session, task.id, item.step)
         item.attempts += 1
-        (await get_step_row(session, task.id, item.step)).starts += 1
+        step_row.starts += 1
         if item.attempts > SETTINGS.max_item_starts:
             code = "WORKER_CRASH_LOOP" if crashed else "RETRIES_EXHAUSTED"
             message = (

@@ -107,7 +107,8 @@ async def _step_durations(session: AsyncSession) -> Metric:
     for row in await session.execute(query):
         values = row._mapping
         cumulative = [
-            (_bound(bound), float(values[f"le_{i}"])) for i, bound in enumerate(DURATION_BUCKETS_S)
+            (str(float(bound)), float(values[f"le_{i}"]))
+            for i, bound in enumerate(DURATION_BUCKETS_S)
         ]
         family.add_metric(
             [row.step.value],
@@ -115,10 +116,6 @@ async def _step_durations(session: AsyncSession) -> Metric:
             sum_value=int(row.total_ms) / 1000,
         )
     return family
-
-
-def _bound(seconds: float) -> str:
-    return f"{float(seconds)}"
 
 
 async def _queue(session: AsyncSession) -> Metric:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.clients.notion import (
@@ -76,7 +77,17 @@ async def test_429_waits_retry_after_and_holds_back_every_user_of_the_bucket(
         other.limiter = PostgresRateLimiter(app_db, bucket=client.limiter.bucket, rate=100)  # type: ignore[attr-defined]
 
         async def after_the_429() -> None:
-            while not any(c.status == 429 for c in fake.calls):
+            """Starts as soon as the 429 has been recorded as a fleet-wide pause."""
+            wait = text(
+                "SELECT EXTRACT(EPOCH FROM next_slot_at - clock_timestamp()) "
+                "FROM notion_rate_limits WHERE bucket = :bucket"
+            )
+            deadline = asyncio.get_running_loop().time() + 5  # without a pause: go anyway, fail
+            while asyncio.get_running_loop().time() < deadline:
+                async with app_db.connect() as conn:
+                    ahead = await conn.scalar(wait, {"bucket": other.limiter.bucket})  # type: ignore[attr-defined]
+                if ahead is not None and float(ahead) > 0.5:
+                    break
                 await asyncio.sleep(0.01)
             await other.get_schema(source_id)
 
