@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -51,6 +53,7 @@ from assembly_methods import (
 class Sample:
     wall_s: float
     peak_mib: float
+    cpu_s: float  # user + sys of every (reaped) descendant: robust when the machine is busy
 
 
 @dataclass
@@ -76,6 +79,7 @@ def _tree_rss(proc: psutil.Process) -> int:
 def measure(cmds: list[list[str]]) -> Sample:
     """Run commands one after another; wall time of all, peak summed RSS of any one's tree."""
     peak = 0
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     for cmd in cmds:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -101,7 +105,10 @@ def measure(cmds: list[list[str]]) -> Sample:
         if proc.returncode != 0:
             raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd[:4])} ...\n{err[-2000:]}")
         peak = max(peak, peaks[0])
-    return Sample(time.monotonic() - started, peak / 2**20)
+    wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Sample(wall, peak / 2**20, cpu)
 
 
 def check_output(path: Path) -> str:
@@ -140,7 +147,7 @@ def run(args: argparse.Namespace) -> None:
         rows["segments"].samples.append(seg)
         rows["final"].samples.append(fin)
         rows["ours"].samples.append(
-            Sample(seg.wall_s + fin.wall_s, max(seg.peak_mib, fin.peak_mib))
+            Sample(seg.wall_s + fin.wall_s, max(seg.peak_mib, fin.peak_mib), seg.cpu_s + fin.cpu_s)
         )
 
     def moviepy(i: int) -> None:
@@ -174,13 +181,20 @@ def run(args: argparse.Namespace) -> None:
         "moviepy": "MoviePy 2.2.1 (concatenate_videoclips + CompositeAudioClip)",
         "ffmpeg": "FFmpeg, one filter_complex pass",
     }
+    load = os.getloadavg()
+    print(
+        f"\nload average at the end: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} CPUs"
+    )
     print(f"\n{args.scenes} scenes of 1080p30, {expected} frames ({expected / FPS:.1f} s), "
           f"x264 preset {PRESET}, medians of {args.runs} run(s)\n")  # fmt: skip
-    print("| method | wall time (s) | peak memory (MiB) |")
-    print("|---|---:|---:|")
+    print("| method | wall time (s) | CPU time (s) | peak memory (MiB) |")
+    print("|---|---:|---:|---:|")
     for key, label in labels.items():
         row = rows[key]
-        print(f"| {label} | {row.median('wall_s'):.1f} | {row.median('peak_mib'):.0f} |")
+        print(
+            f"| {label} | {row.median('wall_s'):.1f} | {row.median('cpu_s'):.1f} "
+            f"| {row.median('peak_mib'):.0f} |"
+        )
     print()
     for name in ("ours", "moviepy", "ffmpeg"):
         print(f"- {name} output: {check_output(outputs[name])}")
