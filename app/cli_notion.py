@@ -22,6 +22,7 @@ notion_cli = typer.Typer(
 
 
 def _database_id(value: str) -> str:
+    """An id as Notion shows it (hyphens or not) or the database's URL, in the API's form."""
     from app.services.channel_config_schema import NotionSettings
 
     candidate = (

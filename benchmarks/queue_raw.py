@@ -30,16 +30,17 @@ RAW_ENTRYPOINT = "bench.noop"
 
 @dataclass(frozen=True)
 class RawConfig:
+    tag: str
     label: str
     batch_size: int
     max_concurrent_tasks: int | None  # None: PgQueuer's default (no per-worker cap)
     concurrency_limit: int  # 0: unlimited; >0 switches on PgQueuer's fleet-wide slot SQL
 
 
-PGQ_DEFAULTS = RawConfig("PgQueuer defaults (batch 10, no caps)", 10, None, 0)
+PGQ_DEFAULTS = RawConfig("a", "PgQueuer defaults (batch 10, no caps)", 10, None, 0)
 # Our worker's shape: batch 1, 8 in flight per worker, a fleet-wide limit on the entrypoint
 # (never reached here, but it selects the same, heavier, slot-gated dequeue SQL).
-OUR_WORKER_SHAPE = RawConfig("our worker's settings (batch 1, max 8, slot-gated)", 1, 8, 24)
+OUR_WORKER_SHAPE = RawConfig("a'", "our worker's settings (batch 1, max 8, slot-gated)", 1, 8, 24)
 
 
 @dataclass(frozen=True)

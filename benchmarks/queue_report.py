@@ -54,7 +54,7 @@ class Report:
         for r in self.raw:
             rows.append(
                 (
-                    "a",
+                    r.config.tag,
                     f"PgQueuer raw no-op, {r.jobs} jobs, {r.consumers} consumer processes, "
                     f"{r.config.label}",
                     f"{r.jobs_per_s:,.0f} jobs/s",
@@ -71,7 +71,7 @@ class Report:
                 ratio = t.steps_per_s / r.jobs_per_s
                 rows.append(
                     (
-                        "b/a",
+                        f"b/{r.config.tag}",
                         f"step transitions/s ÷ raw jobs/s ({r.config.label})",
                         f"{ratio:.3f}",
                         f"≥ {TARGET_RATIO} {_mark(ratio >= TARGET_RATIO)}",

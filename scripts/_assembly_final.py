@@ -18,6 +18,7 @@ measured values with linear=true, to -14 LUFS integrated and -1.5 dBTP.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import tempfile
@@ -99,6 +100,11 @@ def _num(stats: dict[str, Any], key: str) -> float:
         return float(stats[key])
     except (KeyError, ValueError, TypeError):
         return float("-inf")
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no -inf (the loudness of silence): report it as null."""
+    return value if math.isfinite(value) else None
 
 
 def _audio_graph(pieces: list[Piece], music: Music | None, offset: int) -> tuple[str, str, int]:
@@ -261,7 +267,7 @@ def assemble(
         finally:
             tmp_out.unlink(missing_ok=True)
     second = _parse_loudnorm(applied, "normalising loudness") if norm else {}
-    input_i = first["meter_i"]
+    input_i = float(first["meter_i"])
     final = video_info(output, "assembled video")
     expected = sum(p.frames for p in pieces)
     if final.frames != expected:
@@ -277,11 +283,11 @@ def assemble(
         "loudness": {
             "target_i": target.integrated,
             "target_tp": target.true_peak,
-            "input_i": input_i,
-            "input_i_loudnorm": _num(first, "input_i"),
-            "input_tp": _num(first, "input_tp"),
-            "output_i": _num(second, "output_i") if second else input_i,
-            "output_tp": _num(second, "output_tp") if second else _num(first, "input_tp"),
+            "input_i": _finite(input_i),
+            "input_i_loudnorm": _finite(_num(first, "input_i")),
+            "input_tp": _finite(_num(first, "input_tp")),
+            "output_i": _finite(_num(second, "output_i") if second else input_i),
+            "output_tp": _finite(_num(second, "output_tp") if second else _num(first, "input_tp")),
             "normalization_type": second.get("normalization_type", "skipped (silent)"),
         },
     }

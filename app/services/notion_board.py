@@ -40,33 +40,24 @@ MAX_TEXT = 2000  # Notion's limit per rich-text item and per URL
 class Column:
     name: str
     kinds: tuple[str, ...]  # accepted property types; the first is what setup creates
-    written: bool  # True: we write it; False: the user does
     doc: str
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column(STATUS, ("select", "status"), True, "what to do next, and where the video is"),
-    Column(
-        CHANNEL,
-        ("select", "rich_text"),
-        False,
-        "channel slug or name (needed when several share the board)",
-    ),
-    Column(TOPIC, ("rich_text",), False, "what the video is about"),
-    Column(STORY, ("rich_text",), False, "tone, structure, anything the planner should follow"),
-    Column(PRIORITY, ("number", "select"), False, "-100..100, higher first (default 0)"),
-    Column(PLAN, ("rich_text",), False, "optional hand-written production plan (JSON), used as is"),
-    Column(REVIEW_NOTES, ("rich_text",), False, "why you reject (read with Reject)"),
-    Column(
-        REDO_SCENES, ("rich_text",), False, "scene numbers to redo, e.g. 2, 5 (read with Reject)"
-    ),
-    Column(PROGRESS, ("rich_text",), True, "step progress, e.g. Videos 7/16"),
-    Column(COST, ("number",), True, "money spent so far, USD"),
-    Column(ERROR, ("rich_text",), True, "what went wrong, or what to fix in the row"),
-    Column(VIDEO, ("url",), True, "the finished video file"),
-    Column(YOUTUBE, ("url",), True, "the published video"),
+    Column(STATUS, ("select", "status"), "what to do next, and where the video is"),
+    Column(CHANNEL, ("select", "rich_text"), "channel slug or name (several channels, one board)"),
+    Column(TOPIC, ("rich_text",), "what the video is about"),
+    Column(STORY, ("rich_text",), "tone, structure, anything the planner should follow"),
+    Column(PRIORITY, ("number", "select"), "-100..100, higher first (default 0)"),
+    Column(PLAN, ("rich_text",), "optional hand-written production plan (JSON), used as is"),
+    Column(REVIEW_NOTES, ("rich_text",), "notes read with Approve and Reject"),
+    Column(REDO_SCENES, ("rich_text",), "scene numbers to redo with Reject, e.g. 2, 5"),
+    Column(PROGRESS, ("rich_text",), "written by us: step progress, e.g. Videos 7/16"),
+    Column(COST, ("number",), "written by us: money spent so far, USD"),
+    Column(ERROR, ("rich_text",), "written by us: what went wrong, or what to fix in the row"),
+    Column(VIDEO, ("url",), "written by us: the finished video file"),
+    Column(YOUTUBE, ("url",), "written by us: the published video"),
 )
-COLUMNS_BY_NAME = {c.name: c for c in COLUMNS}
 
 # Labels that ask for something (the user sets them); "Queued" and "Draft" are also derived labels.
 QUEUED, DRAFT, APPROVE, REJECT, CANCEL, RETRY = (

@@ -11,6 +11,7 @@ plain second ``next_chunk`` (which asks the server for progress first).
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 from collections.abc import Iterator
@@ -79,7 +80,8 @@ def _upload(service: Any, path: Path, chunk: int) -> tuple[dict[str, Any], int]:
             if exc.resp.status < 500 or errors > 10:
                 raise
             errors += 1
-        except (ConnectionError, httplib2.HttpLib2Error, OSError):
+        except (ConnectionError, httplib2.HttpLib2Error, http.client.HTTPException, OSError):
+            # a cut connection surfaces as a reset, a broken pipe or an IncompleteRead
             errors += 1
     return response, errors
 

@@ -3,6 +3,7 @@ music, two-pass loudness, raw scenes, 16:9 and 9:16, schema errors, missing segm
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -257,3 +258,22 @@ def test_audio_stays_in_sync_across_segment_boundaries(
         if i:  # the previous scene's beep ended long before: nothing audible right before a start
             assert not loud[i - 2400 : i - 240].any(), f"sound just before {start} s: drift"
     assert facts(out).audio_s == pytest.approx(t, abs=0.03)
+
+
+def test_silent_video_is_left_silent_and_result_is_strict_json(
+    tmp_path: Path, media: dict[str, Path]
+) -> None:
+    """A scene without voice or effects (duration_s only): no gain can reach -14 LUFS; no NaN/inf."""
+    manifest = write_json(tmp_path / "m.json", {"size": "640x360", "scenes": [
+        {"number": 1, "clip": str(media["clip1"]), "duration_s": 1.0}]})  # fmt: skip
+    run = assemble(manifest, tmp_path / "silent.mp4")
+    assert run.returncode == 0, run.stderr
+
+    def reject(token: str) -> None:
+        raise AssertionError(f"non-standard JSON constant {token}")
+
+    result = json.loads(run.stdout.strip().splitlines()[-1], parse_constant=reject)
+    assert result["loudness"]["normalization_type"] == "skipped (silent)"
+    assert result["loudness"]["input_i"] is None
+    f = facts(tmp_path / "silent.mp4")
+    assert f.frames == 30 and f.audio_s == pytest.approx(1.0, abs=0.03)
