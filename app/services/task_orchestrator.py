@@ -174,6 +174,15 @@ async def _hold_for_budget(
     step_row.error_code, step_row.error_message = BUDGET_HOLD, stop.reason
     audit(session, actor=actor, action="budget.stopped", task=task, details=stop.details())
     log.warning("budget.stopped", task_id=str(task.id), reason=stop.reason)
+    alert_after_commit(
+        session,
+        "budget_stop",
+        f"Budget stop: {task.title}"[:256],
+        stop.reason,
+        key=f"budget_stop:{task.id}:{step_row.step.value}",
+        task_id=str(task.id),
+        step=step_row.step.value,
+    )
     await notify_dispatcher(session, "review")
 
 
