@@ -82,6 +82,8 @@ def _upload(service: Any, path: Path, chunk: int) -> tuple[dict[str, Any], int]:
             errors += 1
         except (ConnectionError, httplib2.HttpLib2Error, http.client.HTTPException, OSError):
             # a cut connection surfaces as a reset, a broken pipe or an IncompleteRead
+            if errors > 10:
+                raise
             errors += 1
     return response, errors
 

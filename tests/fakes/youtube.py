@@ -8,8 +8,8 @@ video, ``bytes */TOTAL`` status queries, 404/410 for unknown or expired sessions
 ``videos.list``/``videos.update``, ``thumbnails.set``, 403 ``quotaExceeded`` and 401 ``authError``.
 
 Tests script faults: a 503 or a dropped connection when the upload reaches a byte offset (the
-bytes before it are kept, as Google keeps what it received), slow chunks, expired sessions,
-revoked refresh tokens. Uploaded bytes are hashed per video so a test can compare checksums.
+bytes before it are kept, as Google keeps what it received), slow chunks, an answer held
+back at a byte count (to kill a worker at a known point), expired sessions, revoked refresh tokens. Uploaded bytes are hashed per video so a test can compare checksums.
 """
 
 from __future__ import annotations
@@ -91,6 +91,8 @@ class YouTubeFake:
     calls: Counter[str] = field(default_factory=Counter)
     chunk_starts: list[int] = field(default_factory=list)
     in_flight: int = 0  # session PUTs being handled
+    hold_at: int | None = None  # hold the answer to the chunk that reaches this many bytes
+    holding: bool = False
     access_tokens: dict[str, float] = field(default_factory=dict)
     _codes: dict[str, dict[str, str]] = field(default_factory=dict)
 

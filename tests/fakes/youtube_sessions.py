@@ -136,6 +136,11 @@ async def _session_put(state: YouTubeFake, scope: Any, receive: Any, send: Any) 
         return
     if state.chunk_delay_s:
         await asyncio.sleep(state.chunk_delay_s)
+    if state.hold_at is not None and len(session.data) >= state.hold_at:
+        state.holding = True  # the bytes are stored; the answer waits until the test releases it
+        while state.hold_at is not None:
+            await asyncio.sleep(0.02)
+        state.holding = False
     if len(session.data) == session.total:
         await _json(send, 201, state.finish(session).resource)
         return

@@ -128,7 +128,7 @@ async def test_worker_killed_mid_upload_resumes_the_same_session(
     job = await upload_task(tmp_path / "configs", seconds=1.2, noisy=True)
     total = job.video.stat().st_size
     assert total > 8 * CHUNK
-    tube.chunk_delay_s = 0.15  # slow enough to kill the worker part-way
+    tube.hold_at = 3 * CHUNK  # the fake stores 3 chunks, then keeps the worker waiting
     env = {**os.environ, **fake_env[1], "VIDGEN_ITEM_LEASE_S": "1"}
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.services.youtube_worker_child", str(job.item_id)],
@@ -136,26 +136,26 @@ async def test_worker_killed_mid_upload_resumes_the_same_session(
         env=env,
     )
     try:
-        for _ in range(600):
-            if tube.sessions and tube.received(next(iter(tube.sessions))) >= 3 * CHUNK:
+        for _ in range(1200):
+            if tube.holding:
                 break
             assert child.poll() is None, "the worker finished or died before it was killed"
             await asyncio.sleep(0.05)
         else:
             raise AssertionError("the worker never got 3 chunks through")
         child.send_signal(signal.SIGKILL)
-        child.wait(timeout=10)
+        await asyncio.to_thread(child.wait, 10)
     finally:
         if child.poll() is None:
             child.kill()
-    for _ in range(200):  # let the fake finish reading what the dead worker had sent
+    tube.hold_at = None
+    for _ in range(200):  # let the fake finish with the dead worker's request
         if tube.in_flight == 0:
             break
         await asyncio.sleep(0.05)
     [session_id] = tube.sessions
     held = tube.received(session_id)
-    assert 0 < held < total and tube.videos_created == 0
-    tube.chunk_delay_s = 0.0
+    assert held == 3 * CHUNK and held < total and tube.videos_created == 0
     sent_before = len(tube.chunk_starts)
 
     # the next worker takes over once the dead one's lease runs out
