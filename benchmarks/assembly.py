@@ -170,7 +170,8 @@ def run(args: argparse.Namespace) -> None:
             method(i)
             last = rows[name].samples[-1]
             print(
-                f"# run {i + 1} {name}: {last.wall_s:.1f} s, {last.peak_mib:.0f} MiB",
+                f"# run {i + 1} {name}: {last.wall_s:.1f} s wall, {last.cpu_s:.1f} s CPU, "
+                f"{last.peak_mib:.0f} MiB, load {os.getloadavg()[0]:.1f}",
                 file=sys.stderr,
             )
 

@@ -209,5 +209,7 @@ async def test_a_burst_of_200_changes_stays_under_the_rate_and_loses_none(
         calls = fake.calls_since(mark)
         patches = [c for c in calls if c.method == "PATCH" and c.status == 200]
         assert len(patches) == 200  # one write per row, both changes in it
-        assert _max_in_window(calls, window=10.0 / scale) <= rate * 10.0 / scale
+        # At 10x speed one request of scheduling jitter (0.1 s of real time at 3 req/s) is
+        # allowed; without the limiter the burst would put all 200 in one window.
+        assert _max_in_window(calls, window=10.0 / scale) <= rate * 10.0 / scale + 1
         assert [p for p in pages if fake.values(p)["Status"] != "Plan Ready"] == []
