@@ -4,7 +4,8 @@ In one run, on one fresh database (embedded server in ``workspace/bench-postgres
 ``DATABASE_URL``'s server), it measures and prints as a markdown table:
 
 (a) PgQueuer's raw no-op throughput: N preloaded jobs drained by 3 consumer processes
-    (``QueueManager``, asyncpg driver), with PgQueuer's defaults and with our worker's settings;
+    (``QueueManager``, asyncpg driver) with PgQueuer's defaults, and (a') N/2 with our worker's
+    settings (batch 1, 8 in flight per worker, a fleet-wide slot limit on the entrypoint);
 (b) no-op tasks through the whole 8-step pipeline on the real fleet (``vidgen web`` running the
     dispatcher, 3 ``vidgen worker`` processes; ``VIDGEN_BENCH_FAKE_LATENCIES="*=0"`` makes every
     script item return at once): tasks/s, step transitions/s, item jobs/s, and (b)/(a);
@@ -12,6 +13,13 @@ In one run, on one fresh database (embedded server in ``workspace/bench-postgres
     step's completion -> the next step's first item start (audit rows' timestamps);
 (d) makespan of 10 videos x 16 scenes against fixed provider latencies and limits, next to the
     lower bound those limits allow (see ``queue_makespan``).
+
+Diagnostics under the table say where the time goes (CPU per item job by process, commits per
+item job, latency split at PgQueuer's pick, Kling slot use). ``--profile`` runs the workers under
+a CPU-time cProfile; ``--no-sync-commit`` shows what the WAL flush at each commit costs. The
+fleet's logs (and profiles) stay in ``workspace/bench-runs/<time>/``; the fleet logs at INFO
+because readiness is read from its log lines. Figures move with other load on the machine: the
+1-minute load average as each phase began is printed with them.
 """
 
 from __future__ import annotations

@@ -130,7 +130,7 @@ class Report:
         lines: list[str] = []
         for r in self.raw:
             lines.append(
-                f"(a) {r.config.label}: {r.wall_s:.2f} s; CPU per job: consumers "
+                f"({r.config.tag}) {r.config.label}: {r.wall_s:.2f} s; CPU per job: consumers "
                 f"{1000 * r.consumer_cpu_s / r.jobs:.2f} ms, PostgreSQL "
                 f"{1000 * r.server_cpu_s / r.jobs:.2f} ms; both cores "
                 f"{100 * r.machine_busy:.0f}% busy"
