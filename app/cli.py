@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from app.cli_artifacts import artifacts_cli
 from app.cli_notion import notion_cli
 from app.cli_oauth import oauth_cli
 from app.config import get_settings
@@ -31,11 +32,21 @@ keys_cli = typer.Typer(help="Encryption keys for stored credentials.", no_args_i
 cli.add_typer(channels_cli, name="channels")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(notion_cli, name="notion")
+cli.add_typer(artifacts_cli, name="artifacts")
 cli.add_typer(oauth_cli, name="oauth")
 
 
 def _setup(process: str) -> None:
-    settings = get_settings()
+    from pydantic import ValidationError
+
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # every invalid variable at once, never their values
+        from app.services.preflight import format_table, settings_problems
+
+        typer.echo("❌ invalid settings (`vidgen check` lists everything):", err=True)
+        typer.echo(format_table(settings_problems(exc)), err=True)
+        raise typer.Exit(1) from None
     configure_logging(settings.log_level, settings.log_format, process=process)
 
 
@@ -74,6 +85,34 @@ def migrate() -> None:
     typer.echo(f"✅ database at head ({head_revision()})")
 
 
+@cli.command()
+def check(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+) -> None:
+    """Check settings, database, migrations, channels, keys, storage and FFmpeg; list every problem.
+
+    Exits 1 when anything is fatal (the web and workers would refuse to start), 0 otherwise.
+    """
+    configure_logging("WARNING", "console", process="check")
+    from app.services.preflight import (
+        format_table,
+        has_fatal,
+        load_settings_for_check,
+        run_checks,
+        summary,
+        to_json,
+    )
+
+    settings, rows = load_settings_for_check()
+    results = asyncio.run(run_checks(settings, "check", extra=rows))
+    if as_json:
+        typer.echo(to_json(results))
+    else:
+        typer.echo(format_table(results))
+        typer.echo(summary(results))
+    raise typer.Exit(1 if has_fatal(results) else 0)
+
+
 @channels_cli.command("sync")
 def channels_sync(
     directory: Annotated[Path | None, typer.Option(help="Folder of channel YAML files.")] = None,
@@ -110,9 +149,21 @@ async def _sync(configs: Sequence[ChannelConfig]) -> SyncReport:
 def worker() -> None:
     """Run one worker: takes item jobs of every pool; stops gracefully on SIGTERM."""
     _setup(os.environ.get("WORKER_NAME", "worker"))
+    _refuse_on_fatal_problems()
     from app.worker import main_async
 
     asyncio.run(main_async())
+
+
+def _refuse_on_fatal_problems() -> None:
+    """A worker that cannot do the work (no FFmpeg, a missing key) stops here, saying why."""
+    from app.services.preflight import PreflightError, gate_startup
+
+    try:
+        asyncio.run(gate_startup(get_settings(), "worker"))
+    except PreflightError as exc:
+        typer.echo(f"❌ {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 @cli.command()

@@ -15,7 +15,10 @@ PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev-tok
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+    # hide_input_in_errors: a validation error must not echo the environment (it holds secrets)
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", case_sensitive=False, hide_input_in_errors=True
+    )
 
     environment: Literal["development", "test", "production"] = "development"
     log_level: str = "INFO"
@@ -35,6 +38,9 @@ class Settings(BaseSettings):
 
     port: int = 8000
     host: str = "127.0.0.1"
+    # Request bodies over these sizes get 413 before they are read (webhooks carry small JSON).
+    max_request_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    max_webhook_body_bytes: int = Field(default=256 * 1024, ge=1)
 
     notion_api_token: SecretStr | None = None
     notion_webhook_secret: SecretStr | None = None
@@ -67,6 +73,42 @@ class Settings(BaseSettings):
     youtube_reauth_park_s: float = Field(default=3600.0, gt=0)
     youtube_quota_daily_limit: int = Field(default=10_000, ge=1)
     youtube_quota_costs: dict[str, int] = Field(default_factory=dict)
+
+    # Artifact store (issue 9): "local" is the workspace (one machine, `vidgen up`); "s3" is any
+    # S3-compatible bucket (R2, AWS S3, MinIO) that every process reaches, with a local cache each.
+    artifact_store: Literal["local", "s3"] = "local"
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_region: str = "auto"
+    s3_multipart_threshold_bytes: int = Field(default=16 * 1024 * 1024, ge=5 * 1024 * 1024)
+    artifact_cache_dir: Path | None = None  # default: WORKSPACE_ROOT/cache
+    artifact_cache_max_bytes: int = Field(default=5 * 1024**3, ge=0)
+    retention_days: float = Field(default=7, ge=0)
+    retention_keep_final: bool = True
+    retention_interval_s: float = Field(default=3600, gt=0)
+
+    @model_validator(mode="after")
+    def _s3_complete(self) -> Settings:
+        """Name every missing variable at once, at start-up, not at the first upload."""
+        if self.artifact_store == "s3":
+            missing = [
+                name
+                for name, value in (
+                    ("S3_BUCKET", self.s3_bucket),
+                    ("S3_ACCESS_KEY_ID", self.s3_access_key_id),
+                    ("S3_SECRET_ACCESS_KEY", self.s3_secret_access_key),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"ARTIFACT_STORE=s3 needs {', '.join(missing)} to be set")
+        return self
+
+    @property
+    def cache_dir(self) -> Path:
+        return (self.artifact_cache_dir or self.workspace_root / "cache").resolve()
 
     @field_validator("youtube_upload_chunk_bytes")
     @classmethod

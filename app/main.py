@@ -11,10 +11,14 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from app.config import Settings, get_settings
 from app.database import dispose_engine, init_engine, session_scope
+from app.middleware.request_guards import BodySizeLimitMiddleware, RejectNulInUrlMiddleware
 from app.routes import (
     artifacts,
     audit_logs,
     channels,
+    dashboard,
+    dashboard_actions,
+    dashboard_auth,
     health,
     metrics,
     reviews,
@@ -31,6 +35,7 @@ from app.services.channel_config import ChannelConfigError, load_channel_configs
 from app.services.channel_sync import sync_channels
 from app.services.dispatcher import Dispatcher
 from app.services.notion_sync import notion_poller
+from app.services.preflight import gate_startup
 from app.utils.logging import configure_logging, get_logger, register_secret
 
 API_PREFIX = "/api/v1"
@@ -62,6 +67,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     dispatcher = Dispatcher()
     dispatcher_task: asyncio.Task[None] | None = None
     try:
+        await gate_startup(settings, "web")  # refuses on fatal problems, listing them all
         await sync_channel_configs(settings)
         dispatcher_task = asyncio.create_task(dispatcher.run(), name="dispatcher")
         app.state.dispatcher = dispatcher
@@ -104,10 +110,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings or get_settings()
     install_error_handlers(app)
+    # Outermost: a hostile request is refused before routing, auth or any body read.
+    app.add_middleware(RejectNulInUrlMiddleware)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=app.state.settings.max_request_body_bytes,
+        limits=[("/webhook/", app.state.settings.max_webhook_body_bytes)],
+    )
     app.include_router(health.router)
     app.include_router(webhooks.router)
     app.include_router(_api_router())
     app.include_router(metrics.router)
+    app.include_router(dashboard_auth.router)
+    app.include_router(dashboard.router)
+    app.include_router(dashboard_actions.router)
     return app
 
 

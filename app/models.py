@@ -161,6 +161,11 @@ class Task(TimestampMixin, Base):
             postgresql_where=text("status IN ('running', 'awaiting_review')"),
         ),
         Index("ix_tasks_status_created_at", "status", "created_at"),
+        Index(
+            "ix_tasks_retention_due",
+            "completed_at",
+            postgresql_where=text("status = 'published' AND artifacts_purged_at IS NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
@@ -188,6 +193,8 @@ class Task(TimestampMixin, Base):
     queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When retention removed the intermediate artifacts (issue 9); None while they are kept.
+    artifacts_purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     channel: Mapped[Channel] = relationship(lazy="raise")
     steps: Mapped[list[TaskStep]] = relationship(

@@ -22,6 +22,7 @@ from pgqueuer.models import Job
 from app.database import dispose_engine, init_engine, plain_dsn
 from app.services.item_jobs import run_item_job
 from app.services.queue import DEFAULT_POOL_LIMITS, item_entrypoint, parse_item_payload
+from app.services.retention import trim_cache_if_due
 from app.utils.logging import get_logger
 
 log = get_logger("worker")
@@ -87,7 +88,11 @@ class Worker:
             inner = asyncio.create_task(run_item_job(parse_item_payload(job.payload), worker=owner))
             self.inflight.add(inner)
             inner.add_done_callback(self.inflight.discard)
-            await asyncio.shield(inner)
+            try:
+                await asyncio.shield(inner)
+            finally:
+                with contextlib.suppress(Exception):
+                    await trim_cache_if_due()  # this worker's artifact cache, by size
 
         for pool, limit in self.settings.pool_limits.items():
             qm.entrypoint(item_entrypoint(pool), concurrency_limit=limit)(handle)

@@ -10,20 +10,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from app.config import PROJECT_ROOT, asyncpg_dsn, get_settings, normalise_database_url
+from benchmarks._common import with_database as _with_database
 
 BENCH_PG_DIR = PROJECT_ROOT / "workspace" / "bench-postgres"
 DB_PREFIX = "vidgen_bench_"
 SHOWN_SETTINGS = ("server_version", "fsync", "synchronous_commit", "shared_buffers")
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def _with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
 
 
 def _pid_alive(pid: int) -> bool:

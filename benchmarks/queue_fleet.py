@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from app.config import PROJECT_ROOT
+from benchmarks._common import free_port, signal_group
 
 BENCH_API_TOKEN = "bench-token-0123456789abcdef"
 BENCH_CHANNEL = "bench"
@@ -49,19 +49,13 @@ def write_channel(directory: Path, *, max_concurrent: int = 20) -> None:
     (directory / f"{BENCH_CHANNEL}.yaml").write_text(text)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class BenchFleet:
     run_dir: Path
     database_url: str
     env_extra: dict[str, str] = field(default_factory=dict)
     workers: int = 3
-    port: int = field(default_factory=_free_port)
+    port: int = field(default_factory=free_port)
     profile: bool = False  # workers under a CPU-time cProfile (``logs/<name>.prof`` at exit)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     logs: dict[str, Path] = field(default_factory=dict)
@@ -141,19 +135,12 @@ class BenchFleet:
     def stop(self, grace_s: float = 20) -> None:
         for proc in self.procs.values():
             if proc.poll() is None:
-                _signal(proc, signal.SIGTERM)
+                signal_group(proc, signal.SIGTERM)
         deadline = time.monotonic() + grace_s
         for proc in self.procs.values():
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                _signal(proc, signal.SIGKILL)
+                signal_group(proc, signal.SIGKILL)
                 proc.wait(timeout=10)
         self.procs.clear()
-
-
-def _signal(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    try:
-        os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        pass

@@ -192,7 +192,11 @@ def render_scene(scene: Scene, output: Path, enc: Encoding) -> dict[str, Any]:
 
     made = video_info(output, f"{where} segment")
     if made.frames != frames:
-        raise _common.ScriptError(f"{where}: rendered {made.frames} frames, expected {frames}")
+        output.unlink(missing_ok=True)  # never leave a short segment where a good one belongs
+        raise _common.ScriptError(
+            f"{where}: rendered {made.frames} frames, expected {frames}: "
+            f"is the clip {scene.clip.name} (or an input of the scene) truncated or damaged?"
+        )
     return {
         "number": scene.number,
         "duration": round(scene_s, 3),

@@ -110,8 +110,31 @@ def run_main(main: Callable[[list[str] | None], None], argv: list[str] | None = 
     sys.exit(EXIT_OK)
 
 
+# Options whose value is free text from a plan or a person. Such text may start with "-"
+# ("-Hello", "--- silence ---"), which argparse would read as an option and refuse with a usage
+# error; the value after one of these options is always taken as its value.
+FREE_TEXT_OPTIONS = frozenset({"--text", "--prompt", "--negative-prompt"})
+
+
+class _ScriptParser(argparse.ArgumentParser):
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        argv = list(sys.argv[1:] if args is None else args)
+        joined: list[str] = []
+        i = 0
+        while i < len(argv):
+            if argv[i] in FREE_TEXT_OPTIONS and i + 1 < len(argv):
+                joined.append(f"{argv[i]}={argv[i + 1]}")
+                i += 2
+            else:
+                joined.append(argv[i])
+                i += 1
+        return super().parse_known_args(joined, namespace)
+
+
 def parser(description: str) -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(description=description)
+    return _ScriptParser(description=description)
 
 
 def require_env(name: str, provider: str) -> str:

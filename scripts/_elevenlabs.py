@@ -80,6 +80,20 @@ def describe_error(response: httpx.Response) -> str:
     return response.text.strip()[:300]
 
 
+# How each container's bytes begin; headerless PCM, mu-law and A-law cannot be checked.
+_MAGIC: dict[str, tuple[bytes, ...]] = {"mp3": (b"ID3",), "wav": (b"RIFF",), "opus": (b"OggS",)}
+
+
+def looks_like(fmt: OutputFormat, data: bytes) -> bool:
+    """Whether ``data`` starts like audio of ``fmt`` (an MP3 may open on a bare frame sync)."""
+    magic = _MAGIC.get(fmt.family)
+    if magic is None:
+        return True
+    if data.startswith(magic):
+        return True
+    return fmt.family == "mp3" and len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0
+
+
 @dataclass(frozen=True)
 class AudioReply:
     content: bytes
@@ -102,6 +116,13 @@ def post_audio(endpoint: str, *, fmt: OutputFormat, body: dict[str, Any], what: 
             _common.check_response(response, what=what, describe=describe_error)
             if not response.content:
                 raise _common.HTTPFailure(f"{what}: the answer held no audio", None)
+            if not looks_like(fmt, response.content):
+                # a proxy or CDN page served with 200: worth another request, like a 502
+                raise _common.HTTPFailure(  # "network error": the worker may try again later
+                    f"{what}: network error: the answer is not {fmt.family} audio "
+                    f"({response.headers.get('content-type', 'no content type')})",
+                    None,
+                )
             return response
 
         response: httpx.Response = _common.with_retries(call, what=what)

@@ -299,14 +299,19 @@ def kling(args: argparse.Namespace, work: Path, dest: Path) -> dict[str, Any]:
         task_id = str(args.resume_task_id) if upload is None else start_task(args, kie, upload)
         url = kie.wait_for_result(task_id, poll_interval=args.poll_interval, max_wait=args.max_wait)
     raw = work / "kling-download.mp4"
-    try:
-        _kling.download(url, raw)
-        copied = normalise(raw, dest, size=args.size, duration=args.duration)
-    except _common.ScriptError as exc:
-        raise _common.ScriptError(
-            f"the Kling clip of task {task_id} could not be used ({exc}); "
-            f"--resume-task-id {task_id} downloads it again"
-        ) from None
+    # A file host that answers 200 with a broken or foreign body is a transient fault: the paid
+    # part is done, so fetching the clip again costs nothing (a re-run would be a failed item).
+    for attempt in range(1, _common.RETRY_ATTEMPTS + 1):
+        try:
+            _kling.download(url, raw)
+            copied = normalise(raw, dest, size=args.size, duration=args.duration)
+            break
+        except _common.ScriptError as exc:
+            if attempt == _common.RETRY_ATTEMPTS:
+                raise _common.ScriptError(
+                    f"the Kling clip of task {task_id} could not be used ({exc}); "
+                    f"--resume-task-id {task_id} downloads it again"
+                ) from None
     return {
         "provider": "kling",
         "model": args.model or _kling.DEFAULT_MODEL,

@@ -18,7 +18,9 @@ from app.routes.responses import NOT_FOUND_RESPONSE, ok
 from app.schemas.artifact import ArtifactResponse
 from app.schemas.envelope import Envelope, ErrorEnvelope
 from app.services import artifacts
-from app.services.artifacts import Artifact, ArtifactStat, ArtifactStore
+from app.services.artifact_store import ArtifactStat, ArtifactStore
+from app.services.artifact_store import get_artifact_store as configured_store
+from app.services.artifacts import Artifact
 from app.services.byte_ranges import parse_range, range_applies
 
 router = APIRouter(prefix="/tasks", tags=["artifacts"])
@@ -28,7 +30,8 @@ FETCH_PATH = "/{task_id}/artifacts/{artifact_path:path}"
 
 
 def get_artifact_store(request: Request) -> ArtifactStore:
-    return artifacts.artifact_store(get_app_settings(request).workspace_root)
+    """The deployment's store: the workspace, or the bucket (streamed, so auth stays ours)."""
+    return configured_store(get_app_settings(request))
 
 
 StoreDep = Annotated[ArtifactStore, Depends(get_artifact_store)]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -119,6 +121,57 @@ async def _transition_error(_request: Request, exc: Exception) -> Response:
     )
 
 
+# PostgreSQL's "character not in repertoire" (a NUL in text) and "untranslatable character"
+# (a \u0000 escape in JSONB): the value came from the request, so the client must change it.
+_UNSTORABLE_TEXT_SQLSTATES = frozenset({"22021", "22P05"})
+
+
+# Connection exceptions (class 08) and the server shutting down or starting (57P01-57P03).
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def _database_unavailable(exc: DBAPIError) -> bool:
+    sqlstate = str(getattr(exc.orig, "sqlstate", None) or "")
+    if exc.connection_invalidated or sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+        return True
+    return "database system is" in str(exc.orig)  # "shutting down" / "starting up" at connect
+
+
+def _unavailable() -> Response:
+    return error_response(
+        503,
+        code="SERVICE_UNAVAILABLE",
+        message="the database is unavailable (restarting?); retry shortly",
+        headers={"Retry-After": "2"},
+    )
+
+
+async def _connect_error(_request: Request, exc: Exception) -> Response:
+    """The socket of a restarting PostgreSQL is missing or refuses: asyncpg raises a plain
+    OSError (not a DBAPIError) while connecting. Any other OSError stays a 500."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not any("asyncpg" in frame.filename for frame in frames):
+        raise exc
+    log.warning("http.database_unavailable", error=type(exc).__name__)
+    return _unavailable()
+
+
+async def _database_error(_request: Request, exc: Exception) -> Response:
+    """A value PostgreSQL cannot store (NUL characters) is the client's 422, not our 500; a
+    database that is restarting is a 503 to retry, not an unhandled error."""
+    assert isinstance(exc, DBAPIError)
+    if _database_unavailable(exc):
+        log.warning("http.database_unavailable", error=type(exc.orig).__name__)
+        return _unavailable()
+    if getattr(exc.orig, "sqlstate", None) not in _UNSTORABLE_TEXT_SQLSTATES:
+        raise exc
+    return error_response(
+        422,
+        code="INVALID_CHARACTER",
+        message="invalid request: text must not contain NUL characters (\\u0000)",
+    )
+
+
 class UnhandledErrorMiddleware:
     """Turns a bug into a logged 500 in the envelope.
 
@@ -163,4 +216,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(InvalidTransitionError, _transition_error)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(OSError, _connect_error)
     app.add_middleware(UnhandledErrorMiddleware)

@@ -1,9 +1,8 @@
 """Artifacts of a task: which keys belong to it, and reading them from the artifact store.
 
 An artifact key is a workspace-relative path (``channels/<c>/projects/<t>/videos/scene-01.mp4``),
-also usable as a bucket key. ``ArtifactStore`` is the one way to read one, so a bucket backend
-(issue 9) can sit behind the same calls; ``LocalArtifactStore`` reads the shared workspace and
-refuses any key that would resolve outside it (``..``, absolute parts, symlinks pointing out).
+also usable as a bucket key. The stores themselves (local workspace, S3 bucket) live in
+``app.services.artifact_store``; this module only decides which keys a task owns.
 
 Only keys the database ties to the task are served: an item's ``output_keys`` or the task's
 ``final_video_key``. A key is never taken from the request itself.
@@ -14,8 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Protocol
+from pathlib import PurePosixPath
 
 import anyio
 from sqlalchemy import select
@@ -24,11 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import NotFoundError
 from app.models import PipelineStep, Task, TaskItem
 from app.schemas.artifact import ArtifactKind
+from app.services.artifact_store import ArtifactMissingError, ArtifactStat
+from app.services.artifact_store import ArtifactStore as ArtifactStore  # re-exported for callers
 from app.services.pipeline_items import task_prefix
 from app.services.task_service import get_task
-from app.utils.filesystem import UnsafePathError, safe_join, workspace_root
 
-CHUNK_BYTES = 256 * 1024
 FINAL_OUTPUT = "final_video"
 
 _TYPES: dict[str, tuple[ArtifactKind, str]] = {
@@ -48,82 +46,6 @@ _TYPES: dict[str, tuple[ArtifactKind, str]] = {
     ".srt": ("other", "text/plain; charset=utf-8"),
     ".ass": ("other", "text/plain; charset=utf-8"),
 }
-
-
-class ArtifactMissingError(Exception):
-    """No readable object under this key (never written, deleted, or an unsafe key)."""
-
-    def __init__(self, key: str, reason: str) -> None:
-        super().__init__(f"artifact {key}: {reason}")
-        self.key = key
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class ArtifactStat:
-    size: int
-    modified_ns: int
-
-    @property
-    def etag(self) -> str:
-        """Changes whenever a redo rewrites the key, so cached ranges are never mixed."""
-        return f'"{self.size:x}-{self.modified_ns:x}"'
-
-
-class ArtifactStore(Protocol):
-    """Read access by key; the methods block (file or network I/O), so call them off the loop."""
-
-    def exists(self, key: str) -> bool: ...
-
-    def stat(self, key: str) -> ArtifactStat:
-        """Size and version of the object; raises ``ArtifactMissingError``."""
-        ...
-
-    def open(self, key: str) -> BinaryIO:
-        """A seekable binary reader; raises ``ArtifactMissingError``."""
-        ...
-
-
-class LocalArtifactStore:
-    """Keys as files under the workspace root (every process shares the disk)."""
-
-    def __init__(self, root: Path | str | None = None) -> None:
-        self.root = workspace_root(root)
-
-    def path(self, key: str) -> Path:
-        """The file of ``key``; raises ``UnsafePathError`` for a key that leaves the root."""
-        return safe_join(self.root, *key.split("/"))
-
-    def _file(self, key: str) -> Path:
-        try:
-            path = self.path(key)
-        except UnsafePathError as exc:
-            raise ArtifactMissingError(key, f"not a workspace path ({exc.reason})") from None
-        if not path.is_file():
-            raise ArtifactMissingError(key, "no such file")
-        return path
-
-    def exists(self, key: str) -> bool:
-        try:
-            self._file(key)
-        except ArtifactMissingError:
-            return False
-        return True
-
-    def stat(self, key: str) -> ArtifactStat:
-        result = self._file(key).stat()
-        return ArtifactStat(size=result.st_size, modified_ns=result.st_mtime_ns)
-
-    def open(self, key: str) -> BinaryIO:
-        try:
-            return self._file(key).open("rb")
-        except OSError as exc:
-            raise ArtifactMissingError(key, type(exc).__name__) from None
-
-
-def artifact_store(root: Path | str | None = None) -> ArtifactStore:
-    """The store of this deployment (today always the local workspace)."""
-    return LocalArtifactStore(root)
 
 
 def describe_type(key: str) -> tuple[ArtifactKind, str]:
@@ -234,16 +156,10 @@ async def find_artifact(
 async def read_range(
     store: ArtifactStore, key: str, *, start: int, length: int
 ) -> AsyncIterator[bytes]:
-    """``length`` bytes of ``key`` from ``start``, in chunks read off the event loop."""
-    handle = await anyio.to_thread.run_sync(store.open, key)
+    """``length`` bytes of ``key`` from ``start``, each chunk read off the event loop."""
+    chunks = await anyio.to_thread.run_sync(store.iter_range, key, start, length)
     try:
-        await anyio.to_thread.run_sync(handle.seek, start)
-        left = length
-        while left > 0:
-            chunk = await anyio.to_thread.run_sync(handle.read, min(CHUNK_BYTES, left))
-            if not chunk:
-                break  # truncated under us (a redo rewriting it): end the body early
-            left -= len(chunk)
+        while (chunk := await anyio.to_thread.run_sync(next, chunks, None)) is not None:
             yield chunk
     finally:
-        await anyio.to_thread.run_sync(handle.close)
+        await anyio.to_thread.run_sync(chunks.close)

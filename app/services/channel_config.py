@@ -54,6 +54,9 @@ CONFIG_SUFFIXES = (".yaml", ".yml")
 _INT_TAG = "tag:yaml.org,2002:int"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
 _MAX_TAB_REPORTS = 3
+# A real channel config is a few KB; PyYAML needs ~2 s per MB, so a stray huge file would stall
+# every start-up for minutes before failing anyway.
+MAX_CONFIG_BYTES = 1024 * 1024
 
 Loc = tuple[str | int, ...]
 
@@ -193,7 +196,10 @@ def _parse(shown: str, raw: bytes, lines: dict[Loc, int]) -> dict[str, Any]:
     tabs = _tab_problems(shown, text)
     if tabs:
         raise _FileProblemsError(tabs)
-    loader = _ConfigLoader(text)
+    try:
+        loader = _ConfigLoader(text)
+    except yaml.reader.ReaderError as exc:
+        raise _whole_file(shown, _reader_message(text, exc)) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -208,6 +214,8 @@ def _parse(shown: str, raw: bytes, lines: dict[Loc, int]) -> dict[str, Any]:
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         raise _whole_file(shown, _syntax_message(exc)) from None
+    except yaml.reader.ReaderError as exc:
+        raise _whole_file(shown, _reader_message(text, exc)) from None
     except yaml.YAMLError as exc:
         raise _whole_file(shown, f"YAML error: {exc}") from None
     finally:
@@ -218,6 +226,18 @@ def _parse(shown: str, raw: bytes, lines: dict[Loc, int]) -> dict[str, Any]:
             shown, f"the top level must be a mapping of keys (slug: ..., name: ...), not {kind}"
         )
     return data
+
+
+def _reader_message(text: str, exc: yaml.reader.ReaderError) -> str:
+    """PyYAML reports a control character by offset only; people need a line and column."""
+    before = text[: exc.position]
+    line = before.count("\n") + 1
+    column = exc.position - (before.rfind("\n") + 1) + 1
+    char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+    return (
+        f"contains the control character U+{ord(char):04X} at line {line}, column {column}; "
+        "YAML allows only printable text: remove it"
+    )
 
 
 def _syntax_message(exc: yaml.MarkedYAMLError) -> str:
@@ -253,6 +273,13 @@ def _validate(
 def _load(path: Path) -> tuple[ChannelConfig | None, list[ConfigProblem]]:
     shown = display_path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            message = (
+                f"is {size} bytes; a channel config is at most {MAX_CONFIG_BYTES} bytes "
+                "(a few KB is usual): is this the right file?"
+            )
+            return None, [ConfigProblem(shown, None, message)]
         raw = path.read_bytes()
     except OSError as exc:
         return None, [ConfigProblem(shown, None, f"cannot be read: {exc.strerror}")]

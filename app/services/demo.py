@@ -190,10 +190,10 @@ def _update_bars(progress: Progress, bars: dict[str, TaskID], detail: dict[str, 
 
 
 def _summary(detail: dict[str, Any], elapsed: float, console: Console) -> dict[str, Any]:
-    from app.services.item_runner import key_path
+    from app.services.item_runner import fetch_path
     from app.services.media_probe import media_duration
 
-    final = key_path(detail["final_video_key"])
+    final = fetch_path(detail["final_video_key"])
     duration = media_duration(final)
     table = Table(title="Time per step")
     table.add_column("step")

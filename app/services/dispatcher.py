@@ -22,6 +22,7 @@ from app.database import plain_dsn, session_scope
 from app.models import Channel, PipelineStep, Task, TaskStatus
 from app.services.queue import DISPATCH_CHANNEL
 from app.services.reconciler import requeue_orphans
+from app.services.retention import schedule_purge_if_due
 from app.services.task_state import ensure_transition
 from app.utils.logging import get_logger
 from app.utils.time import utc_now
@@ -150,6 +151,7 @@ class Dispatcher:
                 await dispatch_pending()
                 if time.monotonic() >= next_reconcile:
                     await requeue_orphans()
+                    schedule_purge_if_due()  # artifact retention, in the background
                     next_reconcile = time.monotonic() + self.tick_seconds
                 if conn.is_closed():
                     raise OSError("dispatcher connection closed")

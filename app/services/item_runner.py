@@ -1,7 +1,10 @@
 """Runs one item: resolves its artifact keys to files, passes the channel's secrets, calls a script.
 
 Nothing here holds a database transaction while work runs; the two short reads (task brief,
-credentials) finish before the script starts.
+credentials) finish before the script starts. Scripts work on local files: the item's inputs
+(only those) are fetched from the artifact store into this worker's cache first, and its outputs
+are uploaded and verified before the item may be recorded done, so any worker can take the next
+item (with the local store, the cache *is* the shared workspace and both are no-ops).
 """
 
 from __future__ import annotations
@@ -21,12 +24,17 @@ from app.config import get_settings
 from app.database import session_scope
 from app.models import Channel, PipelineStep, Task
 from app.schemas.plan_errors import PlanValidationError
-from app.services.artifacts import LocalArtifactStore
+from app.services.artifact_store import (
+    ArtifactMissingError,
+    ArtifactStore,
+    ArtifactStoreError,
+    get_artifact_store,
+)
 from app.services.pipeline_items import KEY_REF
 from app.services.planner import make_plan
 from app.services.rejection import replan_notes
 from app.utils.cli_wrapper import CLIScriptError, run_cli_script
-from app.utils.filesystem import get_published_dir, workspace_root
+from app.utils.filesystem import UnsafePathError, safe_join, workspace_root
 
 RemoteIdsCallback = Callable[[dict[str, str]], Awaitable[None]]
 
@@ -79,18 +87,63 @@ async def _bench_fake(inputs: dict[str, Any]) -> ItemOutcome:
 
 
 def key_path(key: str) -> Path:
-    """The local file of an artifact key (workspace-relative; keys never escape the root)."""
-    return LocalArtifactStore().path(key)  # scripts need a local file, whatever the store
+    """This process's local file of an artifact key (it may still need a ``fetch_path``)."""
+    return get_artifact_store().local_path(key)  # scripts need a local file, whatever the store
 
 
-def _resolve_json(value: Any) -> Any:
+def fetch_path(key: str) -> Path:
+    """The local file of ``key``, fetched from the store when this worker lacks the current one;
+    a missing object gives the (absent) local path so callers keep their own "missing" error.
+    Blocks: call it in a thread."""
+    store = get_artifact_store()
+    try:
+        return store.fetch(key)
+    except ArtifactMissingError:
+        return store.local_path(key)
+
+
+def _fetch_input(store: ArtifactStore, key: str) -> Path:
+    try:
+        return store.fetch(key)
+    except ArtifactStoreError as exc:
+        raise ItemFailedError("ARTIFACT_STORE_FAILED", str(exc), retryable=True) from None
+
+
+def _resolve_ref(store: ArtifactStore, key: str) -> str:
+    """A key in a JSON argument: from the store, else a file shipped in the workspace itself
+    (branding media a channel config names by workspace-relative path)."""
+    try:
+        return str(_fetch_input(store, key))
+    except ArtifactMissingError:
+        pass
+    try:
+        shipped = safe_join(workspace_root(), *key.split("/"))
+    except UnsafePathError:
+        return str(store.local_path(key))
+    return str(shipped if shipped.is_file() else store.local_path(key))
+
+
+def _resolve_json(store: ArtifactStore, value: Any) -> Any:
+    """Blocks (fetches): call it in a thread."""
     if isinstance(value, str) and value.startswith(KEY_REF):
-        return str(key_path(value[len(KEY_REF) :]))
+        return _resolve_ref(store, value[len(KEY_REF) :])
     if isinstance(value, dict):
-        return {k: _resolve_json(v) for k, v in value.items()}
+        return {k: _resolve_json(store, v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_resolve_json(v) for v in value]
+        return [_resolve_json(store, v) for v in value]
     return value
+
+
+async def store_outputs(store: ArtifactStore, keys: list[str]) -> None:
+    """Upload what the script wrote and verify it (size, SHA-256) before the item is recorded
+    done; a failed upload is retryable (the next attempt re-runs the item)."""
+    if store.is_shared_disk:
+        return
+    for key in keys:
+        try:
+            await asyncio.to_thread(store.put, key)
+        except ArtifactStoreError as exc:
+            raise ItemFailedError("ARTIFACT_UPLOAD_FAILED", str(exc), retryable=True) from None
 
 
 async def _credential_env(channel_id: uuid.UUID, providers: list[str]) -> dict[str, str]:
@@ -130,21 +183,23 @@ async def _run_script(
     on_remote_ids: RemoteIdsCallback,
 ) -> ItemOutcome:
     args: list[str] = list(inputs["args"])
+    store = get_artifact_store()
     for flag, key in inputs["in_files"]:
-        path = key_path(key)
-        if not path.is_file():
+        try:
+            path = await asyncio.to_thread(_fetch_input, store, key)
+        except ArtifactMissingError:
             raise ItemFailedError(
                 "INPUT_MISSING", f"input {key} for {flag} does not exist", retryable=False
-            )
+            ) from None
         args += [flag, str(path)]
     out_keys: dict[str, str] = {}
     for flag, key in inputs["out_files"]:
-        path = key_path(key)
+        path = store.local_path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         args += [flag, str(path)]
         out_keys[flag.lstrip("-")] = key
     for flag, key in inputs.get("dir_args", []):
-        directory = key_path(key)
+        directory = store.local_path(key)
         directory.mkdir(parents=True, exist_ok=True)
         args += [flag, str(directory)]
     if remote_ids.get("kling_task_id"):
@@ -158,7 +213,8 @@ async def _run_script(
     with tempfile.TemporaryDirectory(prefix="vidgen-item-") as tmp:
         for flag, payload in inputs.get("json_files", {}).items():
             path = Path(tmp) / f"{flag.strip('-')}.json"
-            path.write_text(json.dumps(_resolve_json(payload)))
+            resolved = await asyncio.to_thread(_resolve_json, store, payload)
+            path.write_text(json.dumps(resolved))
             args += [flag, str(path)]
         try:
             result = await run_cli_script(
@@ -174,13 +230,14 @@ async def _run_script(
                 code, f"{inputs['script']}: {exc.message}", retryable=exc.retryable
             ) from None
     for _flag, key in inputs["out_files"]:
-        path = key_path(key)
+        path = store.local_path(key)
         if not path.is_file() or path.stat().st_size == 0:
             raise ItemFailedError(
                 "OUTPUT_MISSING",
                 f"{inputs['script']} reported success but wrote no {key}",
                 retryable=True,
             )
+    await store_outputs(store, list(out_keys.values()))
     return ItemOutcome(
         output_keys=out_keys,
         result={k: v for k, v in result.raw.items() if k not in ("outputs",)},
@@ -231,7 +288,8 @@ async def _publish(
     on_remote_ids: RemoteIdsCallback,
 ) -> ItemOutcome:
     """YouTube when the channel is authorised and the OAuth client configured, else offline:
-    copy the final video to ``workspace/published/`` (the demo needs no Google account)."""
+    copy the final video to ``published/<task>.mp4`` in the store (the demo needs no Google
+    account)."""
     if os.environ.get(BENCH_FAKE_ENV):
         return ItemOutcome(result={"bench": True})
     from app.services import youtube_uploader
@@ -244,16 +302,20 @@ async def _publish(
             remote_ids=remote_ids,
             on_remote_ids=on_remote_ids,
         )
-    source = key_path(inputs["final_key"])
-    if not source.is_file():
+    store = get_artifact_store()
+    try:
+        source = await asyncio.to_thread(_fetch_input, store, inputs["final_key"])
+    except ArtifactMissingError:
         raise ItemFailedError(
             "INPUT_MISSING", f"final video {inputs['final_key']} does not exist", retryable=False
-        )
-    target = get_published_dir() / f"{task_id}.mp4"
+        ) from None
+    published_key = f"published/{task_id}.mp4"
+    target = store.local_path(published_key)
+    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".mp4.part")
-    shutil.copyfile(source, partial)
+    await asyncio.to_thread(shutil.copyfile, source, partial)
     os.replace(partial, target)
-    published_key = str(target.relative_to(workspace_root()))
+    await store_outputs(store, [published_key])
     return ItemOutcome(
         output_keys={"published": published_key}, result={"published": published_key}
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -163,11 +165,26 @@ def read_schema(database_id: str, source: dict[str, Any]) -> BoardSchema:
     )
 
 
+# C0 controls and DEL except tab and newline: PostgreSQL cannot store NUL at all, and the rest
+# are invisible in Notion yet would travel into titles, file metadata and logs.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def clean_text(value: str) -> str:
+    return _CONTROL.sub("", value)
+
+
+def clean_title(value: str) -> str:
+    """One line of visible text; a title of nothing but zero-width characters is no title."""
+    title = " ".join(clean_text(value).split())
+    return "" if all(unicodedata.category(c) == "Cf" for c in title) else title
+
+
 def plain_text(value: dict[str, Any]) -> str:
     kind = value.get("type", "")
     items = value.get(kind) or []
-    return "".join(
-        item.get("plain_text") or item.get("text", {}).get("content", "") for item in items
+    return clean_text(
+        "".join(item.get("plain_text") or item.get("text", {}).get("content", "") for item in items)
     )
 
 
@@ -179,7 +196,8 @@ def _value(prop: dict[str, Any] | None) -> Any:
     if kind in ("title", "rich_text"):
         return plain_text(prop).strip()
     if kind in ("select", "status"):
-        return raw.get("name") if isinstance(raw, dict) else None
+        name = raw.get("name") if isinstance(raw, dict) else None
+        return clean_text(name) if isinstance(name, str) else None
     return raw
 
 
@@ -219,7 +237,7 @@ def _parse_time(text: str) -> datetime:
 def read_row(database_id: str, page: dict[str, Any], schema: BoardSchema) -> BoardRow:
     props: dict[str, Any] = page.get("properties") or {}
     inputs = {
-        "title": _value(props.get(schema.title)) or "",
+        "title": clean_title(_value(props.get(schema.title)) or ""),
         "status": _value(props.get(STATUS)),
         "channel": _value(props.get(CHANNEL)),
         "topic": _value(props.get(TOPIC)),

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from app.errors import BadRequestError, ConflictError, NotFoundError
 from app.models import (
@@ -100,6 +101,20 @@ async def create_task(session: AsyncSession, *, data: TaskCreate, actor: str) ->
     return task
 
 
+def _utc_clamped(value: datetime, *, plus: timedelta = timedelta()) -> datetime:
+    """``value + plus`` in UTC (naive means UTC), clamped to what ``datetime`` can hold.
+
+    ``9999-12-31`` as an end date, or year 1 with a positive offset, would overflow; clamping
+    keeps the filter's meaning (everything up to the end of time) instead of failing the request.
+    """
+    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    try:
+        return (aware + plus).astimezone(UTC)
+    except OverflowError:
+        edge = datetime.max if value.year > 1 else datetime.min
+        return edge.replace(tzinfo=UTC)
+
+
 def created_at_bounds(
     date_from: date | datetime | None, date_to: date | datetime | None
 ) -> tuple[datetime | None, datetime | None]:
@@ -108,19 +123,15 @@ def created_at_bounds(
     A plain date covers its whole UTC day at either end; a datetime is exact (``date_to`` included);
     a datetime without an offset is read as UTC.
     """
-
-    def as_utc(value: datetime) -> datetime:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
     lower = upper = None
     if isinstance(date_from, datetime):
-        lower = as_utc(date_from)
+        lower = _utc_clamped(date_from)
     elif date_from is not None:
         lower = datetime.combine(date_from, time(), tzinfo=UTC)
     if isinstance(date_to, datetime):
-        upper = as_utc(date_to) + timedelta(microseconds=1)  # PostgreSQL keeps microseconds
+        upper = _utc_clamped(date_to, plus=timedelta(microseconds=1))  # PostgreSQL keeps µs
     elif date_to is not None:
-        upper = datetime.combine(date_to + timedelta(days=1), time(), tzinfo=UTC)
+        upper = _utc_clamped(datetime.combine(date_to, time()), plus=timedelta(days=1))
     if lower is not None and upper is not None and lower >= upper:
         raise BadRequestError(
             "date_from must not be after date_to",
@@ -164,7 +175,14 @@ async def list_tasks(
     """Newest first, keyset-paginated on (created_at, id): stable while new tasks arrive."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise BadRequestError(f"limit must be between 1 and {MAX_PAGE_SIZE}", code="INVALID_LIMIT")
-    query = select(Task).order_by(Task.created_at.desc(), Task.id.desc()).limit(limit + 1)
+    # No list shows the plan, the one large column (a JSON document per task, parsed on every
+    # row for nothing): left out. Reading it from a listed task raises instead of loading it.
+    query = (
+        select(Task)
+        .options(defer(Task.plan, raiseload=True))
+        .order_by(Task.created_at.desc(), Task.id.desc())
+        .limit(limit + 1)
+    )
     if statuses:
         query = query.where(Task.status.in_(list(statuses)))
     if channel_ref is not None:

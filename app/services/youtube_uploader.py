@@ -49,7 +49,12 @@ from app.services.channel_config import ChannelConfig
 from app.services.channel_sync import get_channel_config
 from app.services.credentials import CredentialProvider, get_credential, mark_needs_reauth
 from app.services.item_deferral import ItemDeferredError
-from app.services.item_runner import ItemFailedError, ItemOutcome, RemoteIdsCallback, key_path
+from app.services.item_runner import (
+    ItemFailedError,
+    ItemOutcome,
+    RemoteIdsCallback,
+    fetch_path,
+)
 from app.services.pipeline_items import asset_key
 from app.services.youtube_metadata import MetadataError, build_video_resource
 from app.services.youtube_quota import Clock, QuotaDeferredError, QuotaLedger
@@ -206,7 +211,7 @@ class _Publisher:
             return "disabled"
         image = None
         if choice.asset is not None:
-            image = key_path(asset_key(self.job.task, choice.asset))
+            image = await asyncio.to_thread(fetch_path, asset_key(self.job.task, choice.asset))
             if not image.is_file():
                 log.warning("youtube.thumbnail_asset_missing", asset=choice.asset)
                 image = None
@@ -273,7 +278,7 @@ async def publish_to_youtube(
             delay=timedelta(seconds=settings.youtube_reauth_park_s),
         )
     ledger = QuotaLedger.from_settings(settings, clock)
-    path = key_path(inputs["final_key"])
+    path = await asyncio.to_thread(fetch_path, inputs["final_key"])
     if not path.is_file():
         raise ItemFailedError(
             "INPUT_MISSING", f"final video {inputs['final_key']} does not exist", retryable=False

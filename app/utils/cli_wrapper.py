@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import re
 import signal
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,9 @@ _SECRET_ENV_KEY = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL|AUTH|WEBHOOK
 
 _HTTP_STATUS = re.compile(r"\bHTTP (\d{3})\b")
 _RETRYABLE_STATUS = frozenset({408, 425, 429})
+# A script's own word that a paid request went out unanswered (e.g. KIE createTask timing out).
+_MAYBE_PAID = re.compile(r"may have been created|may have been charged", re.IGNORECASE)
+_PR_SET_PDEATHSIG = 1  # prctl(2) option: signal the caller when its parent dies
 _TRANSIENT = re.compile(
     r"timed out|timeout|network error|connection (?:reset|refused|aborted|error)|"
     r"temporarily unavailable|rate limit|too many requests",
@@ -182,6 +186,23 @@ def build_script_env(
     return env
 
 
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    """A script runs in its own session (so a timeout can kill its whole group), which also
+    means a SIGKILLed worker would leave it running: a paid call finishing unrecorded while
+    another worker re-runs the item pays twice. On Linux the kernel kills it with its worker."""
+
+    def arm() -> None:  # runs in the child between fork and exec
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            return  # not Linux: the script outlives a killed worker, as before
+        if os.getppid() != parent:  # the worker died before prctl took effect
+            os._exit(1)
+
+    return arm
+
+
 def is_retryable(exit_code: int, message: str) -> bool:
     """Whether another attempt may succeed: rate limits, server errors and network trouble only.
 
@@ -192,6 +213,8 @@ def is_retryable(exit_code: int, message: str) -> bool:
         return True
     if exit_code != 1:
         return False
+    if _MAYBE_PAID.search(message):
+        return False  # the vendor may have started paid work: a re-run could pay twice
     statuses = _HTTP_STATUS.findall(message)
     if statuses:
         status = int(statuses[-1])
@@ -239,6 +262,7 @@ async def run_cli_script(
         env=build_script_env(env),
         cwd=cwd,
         start_new_session=True,
+        preexec_fn=_die_with_parent(os.getpid()),
     )
     assert proc.stdout is not None and proc.stderr is not None
     readers = [

@@ -104,6 +104,8 @@ class FleetHarness:
     workspace: Path
     configs: Path
     env_extra: dict[str, str] = field(default_factory=dict)
+    # per process name (``worker-2``): e.g. its own WORKSPACE_ROOT, as on separate machines
+    process_env: dict[str, dict[str, str]] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     procs: dict[str, Proc] = field(default_factory=dict)
 
@@ -125,6 +127,7 @@ class FleetHarness:
             }
         )
         env.update(self.env_extra)
+        env.update(self.process_env.get(name, {}))
         return env
 
     def spawn(self, name: str, *args: str) -> Proc:

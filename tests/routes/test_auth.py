@@ -16,6 +16,8 @@ from tests.routes.conftest import API_TOKEN, app_settings, assert_error, make_cl
 
 OPEN_PATHS = frozenset(
     {"/health", "/ready", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/webhook/notion"}
+    # the dashboard's way in (redirect, sign-in form, its CSS/JS): tests/dashboard checks them
+    | {"/", "/dashboard/sign-in", "/dashboard/static/{asset}"}
 )
 BAD_HEADERS: list[dict[str, str]] = [
     {},
@@ -80,7 +82,10 @@ def test_route_table_has_the_api_routes(api_app: FastAPI) -> None:
     assert ("GET", "/api/v1/tasks") in requests
     assert ("GET", "/api/v1/channels") in requests
     assert ("GET", "/metrics") in requests  # outside /api/v1, protected all the same
-    assert all(path.startswith("/api/v1/") or path == "/metrics" for _, path in requests)
+    assert ("GET", "/dashboard") in requests  # dashboard pages answer non-browsers with a 401
+    assert all(
+        path.startswith(("/api/v1/", "/dashboard")) or path == "/metrics" for _, path in requests
+    )
 
 
 async def test_every_route_refuses_missing_and_wrong_tokens(

@@ -1,0 +1,1 @@
+"""ASGI middleware that guards every request before any route sees it."""
