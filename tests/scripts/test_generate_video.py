@@ -236,8 +236,10 @@ def test_kling_http_timeout_names_the_task_to_resume(
     fakes.kie.poll_hang_seconds = 30
     run = kling(
         tmp_path / "x.mp4", media["image"], fakes,
-        SCRIPT_HTTP_TIMEOUT_SECONDS="0.3", SCRIPT_RETRY_ATTEMPTS="2",
+        SCRIPT_HTTP_TIMEOUT_SECONDS="2", SCRIPT_RETRY_ATTEMPTS="2",
     )  # fmt: skip
+    # 2 s, not less: catbox and createTask must answer within it on a loaded machine; only the
+    # poll hangs (30 s), so both poll attempts time out.
     task_id = next(iter(fakes.kie.tasks))
     assert_failed(run, 1, "timed out", f"--resume-task-id {task_id}")
     assert fakes.kie.poll_calls == 2
