@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -26,6 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 import pytest_asyncio
+import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from app.config import PROJECT_ROOT, asyncpg_dsn, get_settings, normalise_database_url
@@ -238,3 +240,19 @@ def clear_settings_cache() -> Iterator[None]:
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _isolate_logging() -> Iterator[None]:
+    """A lifespan or CLI run in-process reconfigures logging process-wide (level, handlers).
+
+    Put it back after every test, so a later test's ``capture_logs`` sees INFO events whatever
+    ran before it.
+    """
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    config = structlog.get_config()
+    yield
+    root.handlers = handlers
+    root.setLevel(level)
+    structlog.configure(**config)

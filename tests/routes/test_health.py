@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
-import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -62,19 +60,6 @@ async def test_not_ready_before_migrations(
     assert "migrations" in error["message"]
 
 
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """The lifespan configures process-wide logging; put it back for the tests that follow."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    config = structlog.get_config()
-    yield
-    root.handlers = handlers
-    root.setLevel(level)
-    structlog.configure(**config)
-
-
-@pytest.mark.usefixtures("restore_logging")
 async def test_startup_syncs_channels_and_serves(db_url: str, tmp_path: Path) -> None:
     shutil.copy(DEMO_YAML, tmp_path / "demo.yaml")
     app = create_app(app_settings(database_url=db_url, channel_configs_dir=tmp_path))
@@ -87,7 +72,6 @@ async def test_startup_syncs_channels_and_serves(db_url: str, tmp_path: Path) ->
         database.get_engine()  # disposed at shutdown
 
 
-@pytest.mark.usefixtures("restore_logging")
 async def test_bad_channel_yaml_stops_startup(
     db_url: str, db_session: AsyncSession, tmp_path: Path
 ) -> None:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import structlog
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -98,19 +95,6 @@ async def test_key_from_environment_or_channel_credential(
     assert SECRET not in format_table(list(results.values()))
 
 
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """The lifespan configures process-wide logging; put it back for the tests that follow."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    config = structlog.get_config()
-    yield
-    root.handlers = handlers
-    root.setLevel(level)
-    structlog.configure(**config)
-
-
-@pytest.mark.usefixtures("restore_logging")
 async def test_web_refuses_to_start_on_fatal_problems(
     db_url: str, db_session: AsyncSession, tmp_path: Path
 ) -> None:
@@ -129,7 +113,6 @@ async def test_web_refuses_to_start_on_fatal_problems(
     assert (await db_session.scalars(select(Channel))).all() == []
 
 
-@pytest.mark.usefixtures("restore_logging")
 async def test_web_starts_with_warnings_only(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
