@@ -242,17 +242,25 @@ def clear_settings_cache() -> Iterator[None]:
     get_settings.cache_clear()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _logging_baseline() -> tuple[list[logging.Handler], int, dict[str, object]]:
+    """How logging was before any fixture or lifespan touched it."""
+    root = logging.getLogger()
+    return list(root.handlers), root.level, dict(structlog.get_config())
+
+
 @pytest.fixture(autouse=True)
-def _isolate_logging() -> Iterator[None]:
+def _isolate_logging(
+    _logging_baseline: tuple[list[logging.Handler], int, dict[str, object]],
+) -> Iterator[None]:
     """A lifespan or CLI run in-process reconfigures logging process-wide (level, handlers).
 
-    Put it back after every test, so a later test's ``capture_logs`` sees INFO events whatever
-    ran before it.
+    Put the baseline back after every test (package-scoped servers included), so a later test's
+    ``capture_logs`` sees INFO events whatever ran before it.
     """
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    config = structlog.get_config()
     yield
-    root.handlers = handlers
+    handlers, level, config = _logging_baseline
+    root = logging.getLogger()
+    root.handlers = list(handlers)
     root.setLevel(level)
-    structlog.configure(**config)
+    structlog.configure(**config)  # type: ignore[arg-type]
