@@ -17,6 +17,7 @@ from app.errors import BadRequestError
 from app.models import TaskStatus
 from app.routes.artifacts import get_artifact_store
 from app.routes.dashboard_common import DASHBOARD, authenticate, render
+from app.routes.deps import get_app_settings
 from app.services.channel_service import list_channels
 from app.services.dashboard_board import COLUMNS, BoardFilters, build_board
 from app.services.dashboard_detail import build_channels, build_task_page
@@ -142,7 +143,7 @@ async def task_page(
 async def channels_page(request: Request) -> HTMLResponse:
     viewer = authenticate(request)
     async with session_scope() as session:
-        views, resets_at = await build_channels(session)
+        views, resets_at = await build_channels(session, get_app_settings(request))
     return render(
         request,
         "channels.html",

@@ -8,6 +8,7 @@ service. Plaintext exists only in memory: it is never returned by status queries
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -17,7 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import Settings
 from app.models import ChannelCredential
+from app.services.channel_config import ChannelConfig
 from app.utils.encryption import SecretDecryptionError, secret_box
 from app.utils.logging import get_logger
 from app.utils.time import utc_now
@@ -48,6 +51,31 @@ CONFIG_PROVIDER_CREDENTIALS: dict[str, CredentialProvider] = {
     "kling": CredentialProvider.KIE,
     "elevenlabs": CredentialProvider.ELEVENLABS,
 }
+
+
+# The channel-config roles whose provider may need a paid key.
+PROVIDER_ROLES = ("planner", "image", "video", "voice", "sfx")
+
+
+def needed_credentials(config: ChannelConfig) -> dict[CredentialProvider, list[str]]:
+    """Which credential each paid provider of the channel needs, with the roles that use it."""
+    needs: dict[CredentialProvider, list[str]] = defaultdict(list)
+    for role in PROVIDER_ROLES:
+        provider = getattr(config.providers, role).provider
+        credential = CONFIG_PROVIDER_CREDENTIALS.get(provider)
+        if credential is not None:
+            needs[credential].append(role)
+    if config.notion.database_id:
+        needs[CredentialProvider.NOTION].append("notion board")
+    return needs
+
+
+def env_has_key(settings: Settings, provider: CredentialProvider) -> bool:
+    """Whether the process-wide variable standing in for ``provider`` is set (never its value)."""
+    name = ENV_VARS.get(provider)
+    value = getattr(settings, name.lower(), None) if name else None
+    secret = value.get_secret_value() if value is not None else ""
+    return bool(secret.strip())
 
 
 @dataclass(frozen=True)

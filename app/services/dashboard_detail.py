@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import Settings
 from app.models import (
     PIPELINE_ORDER,
     AuditLog,
@@ -26,6 +27,8 @@ from app.models import (
     TaskStep,
 )
 from app.services import audit_log_query, budget, channel_service, credentials, task_service
+from app.services.channel_config import ChannelConfigError
+from app.services.channel_sync import get_channel_config
 from app.services.dashboard_board import step_label
 from app.services.task_state import notion_label
 from app.services.youtube_quota import quota_overview
@@ -130,7 +133,9 @@ async def build_task_page(session: AsyncSession, *, task_id: uuid.UUID) -> TaskP
 @dataclass(frozen=True)
 class CredentialView:
     provider: str
-    state: str  # "present" | "needs re-auth" | "missing"
+    # "present" (stored) | "from environment" | "needs re-auth" | "missing" | "not needed"
+    # | "not connected" (YouTube)
+    state: str
 
 
 @dataclass(frozen=True)
@@ -165,7 +170,47 @@ def _decimal(value: object) -> Decimal | None:
     return Decimal(str(value)) if value is not None else None
 
 
-async def build_channels(session: AsyncSession) -> tuple[list[ChannelView], datetime]:
+def _credential_state(
+    status: credentials.CredentialStatus, needed: bool | None, from_env: bool
+) -> str:
+    if status.needs_reauth:
+        return "needs re-auth"
+    if status.present:
+        return "present"
+    if status.provider == credentials.CredentialProvider.YOUTUBE:
+        return "not connected"  # finished videos stay offline until `vidgen oauth youtube`
+    if needed is False:
+        return "not needed"
+    if from_env:
+        return "from environment"
+    return "missing"
+
+
+def _credential_views(
+    channel: Channel, status: dict[str, credentials.CredentialStatus], settings: Settings
+) -> list[CredentialView]:
+    """Stored, fleet-wide or absent, weighed against what the channel's providers need.
+
+    A stored config that no longer validates shows presence only (needs unknown).
+    """
+    try:
+        needs: set[str] | None = {
+            p.value for p in credentials.needed_credentials(get_channel_config(channel))
+        }
+    except ChannelConfigError:
+        needs = None
+    views = []
+    for s in status.values():
+        provider = credentials.CredentialProvider(s.provider)
+        needed = None if needs is None else s.provider in needs
+        state = _credential_state(s, needed, credentials.env_has_key(settings, provider))
+        views.append(CredentialView(provider=s.provider, state=state))
+    return views
+
+
+async def build_channels(
+    session: AsyncSession, settings: Settings
+) -> tuple[list[ChannelView], datetime]:
     """Every channel with today's spend (UTC day), YouTube quota (Pacific day) and credential
     status; also when the quota resets."""
     quota = await quota_overview(session)
@@ -186,15 +231,7 @@ async def build_channels(session: AsyncSession) -> tuple[list[ChannelView], date
                 quota_used=row.units_used if row else None,
                 quota_limit=row.daily_limit if row else None,
                 quota_left=row.remaining if row else None,
-                credentials=[
-                    CredentialView(
-                        provider=s.provider,
-                        state="needs re-auth"
-                        if s.needs_reauth
-                        else ("present" if s.present else "missing"),
-                    )
-                    for s in status.values()
-                ],
+                credentials=_credential_views(channel, status, settings),
             )
         )
     return views, quota.resets_at

@@ -20,16 +20,11 @@ from app.services.channel_config import (
     load_channel_config,
     load_channel_configs,
 )
-from app.services.credentials import (
-    CONFIG_PROVIDER_CREDENTIALS,
-    ENV_VARS,
-    CredentialProvider,
-)
+from app.services.credentials import ENV_VARS, env_has_key, needed_credentials
 from app.services.migrations import alembic_config, current_revision, head_revision
 from app.services.preflight import CheckContext, CheckResult, fatal, ok, warn
 
 CONNECT_TIMEOUT_S = 5.0
-STEPS = ("planner", "image", "video", "voice", "sfx")
 
 # channel slug -> {provider: needs_reauth}
 StoredCredentials = dict[str, dict[str, bool]]
@@ -162,25 +157,6 @@ async def _stored_credentials(url: str) -> StoredCredentials:
     return stored
 
 
-def _env_has(context: CheckContext, provider: CredentialProvider) -> bool:
-    value = getattr(context.settings, ENV_VARS[provider].lower(), None)
-    secret = value.get_secret_value() if value is not None else ""
-    return bool(secret.strip())
-
-
-def _needed(config: ChannelConfig) -> dict[CredentialProvider, list[str]]:
-    """Which credential each paid provider of the channel needs, with the steps that use it."""
-    needs: dict[CredentialProvider, list[str]] = defaultdict(list)
-    for step in STEPS:
-        provider = getattr(config.providers, step).provider
-        credential = CONFIG_PROVIDER_CREDENTIALS.get(provider)
-        if credential is not None:
-            needs[credential].append(step)
-    if config.notion.database_id:
-        needs[CredentialProvider.NOTION].append("notion board")
-    return needs
-
-
 def _youtube(
     context: CheckContext, slug: str, stored: dict[str, bool], checked: bool
 ) -> CheckResult | None:
@@ -214,9 +190,11 @@ async def check_provider_keys(context: CheckContext) -> list[CheckResult]:
     results = []
     for config in configs:
         name = f"keys: {config.slug}"
-        needs = _needed(config)
+        needs = needed_credentials(config)
         missing = [
-            p for p in needs if not _env_has(context, p) and p.value not in stored[config.slug]
+            p
+            for p in needs
+            if not env_has_key(context.settings, p) and p.value not in stored[config.slug]
         ]
         if missing:
             parts = [f"{ENV_VARS[p]} ({', '.join(needs[p])})" for p in missing]

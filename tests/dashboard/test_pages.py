@@ -9,10 +9,13 @@ from decimal import Decimal
 import httpx
 import pytest_asyncio
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.config import PROJECT_ROOT
 from app.database import session_scope
+from app.main import create_app
 from app.models import (
     ChannelCredential,
     ItemStatus,
@@ -22,10 +25,11 @@ from app.models import (
     TaskStatus,
 )
 from app.routes.dashboard_actions import reject_request
+from app.services.channel_config import load_channel_config
 from app.services.dashboard_session import CSRF_FIELD
 from tests.dashboard.helpers import HTML, page_csrf, sign_in
 from tests.e2e.harness import short_plan
-from tests.routes.conftest import API_TOKEN, make_client
+from tests.routes.conftest import API_TOKEN, app_settings, make_client
 from tests.routes.factories import add_channel, add_rows, add_task
 
 SECRET = "refresh-token-that-must-never-show"
@@ -216,6 +220,37 @@ async def test_channels_page_shows_status_never_secrets(signed_in: httpx.AsyncCl
     assert "$0.00 of $5.00 per day" in html
     assert "10000 of 10000 units left" in html
     assert "kenburns" in html and "videos" in html
+
+
+async def test_channels_page_weighs_credentials_against_what_the_providers_need(
+    app_db: AsyncEngine,
+) -> None:
+    """Stored, fleet-wide (environment) or absent, judged by the channel's own providers."""
+    config = load_channel_config(PROJECT_ROOT / "channel_configs" / "demo.yaml")
+    providers = config.providers.model_copy(
+        update={
+            "image": config.providers.image.model_copy(update={"provider": "gemini"}),
+            "voice": config.providers.voice.model_copy(update={"provider": "elevenlabs"}),
+        }
+    )
+    stored = config.model_copy(update={"providers": providers}).model_dump(mode="json")
+    await add_channel("creds", name="Creds Channel", config=stored)
+    env_key = "env-elevenlabs-key-never-shown"
+    app = create_app(app_settings(elevenlabs_api_key=SecretStr(env_key)))
+    async with make_client(app, token=None) as http:
+        assert (await sign_in(http, API_TOKEN)).status_code == 303
+        html = (await http.get("/dashboard/channels", headers=HTML)).text
+    states = dict(
+        re.findall(r"<span>(\w+)</span> <span class=\"badge cred-[\w-]+\">([^<]+)<", html)
+    )
+    assert states == {
+        "gemini": "missing",  # the image provider needs it and nothing provides it
+        "elevenlabs": "from environment",
+        "kie": "not needed",  # video is kenburns
+        "notion": "not needed",  # no board configured
+        "youtube": "not connected",
+    }
+    assert env_key not in html
 
 
 def test_reject_form_becomes_the_rejection_the_api_takes() -> None:
