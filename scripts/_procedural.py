@@ -88,16 +88,21 @@ def subject_text(
 
 
 def caption(img: Image.Image, prompt: str, *, on_scene: bool) -> None:
-    """Label the picture with its subject: a title band on scenes, a name tag under figures."""
+    """Label the picture with its subject: a title band on scenes, a name tag under figures.
+
+    A scene's band sits centred, within the middle 46% of the width and below the top 9%, so
+    it survives the crops made of it later: a split-screen half keeps the middle half of the
+    width, a Ken Burns zoom of up to 1.2x loses up to a sixth of the height.
+    """
     w, h = img.size
     size = max(12, round(min(w, h) / 22))
     font = ImageFont.load_default(size=size)  # Pillow's bundled font: no system fonts needed
-    text = subject_text(prompt, font, w * 0.84)
+    text = subject_text(prompt, font, w * (0.46 if on_scene else 0.84))
     left, top, right, bottom = (round(v) for v in font.getbbox(text))
     pad = max(6, size // 2)
     box_w, box_h = right - left + 2 * pad, bottom - top + 2 * pad
     if on_scene:
-        x0, y0 = round(w * 0.03), round(h * 0.035)
+        x0, y0 = (w - box_w) // 2, round(h * 0.09)
     else:
         x0, y0 = (w - box_w) // 2, h - box_h - round(h * 0.02)
     layer = Image.new("RGBA", img.size, (0, 0, 0, 0))

@@ -42,6 +42,31 @@ def close_to(pixel: Any, colour: tuple[int, int, int], tolerance: int = 12) -> b
 # ---------------------------------------------------------------- local provider
 
 
+def test_local_environment_label_survives_split_screen_and_zoom_crops(
+    script: Any, tmp_path: Path
+) -> None:
+    """The subject band sits in the middle 46% of the width, below the top 9% of the height:
+    a split-screen half keeps the middle half of the width, a Ken Burns zoom eats the edges."""
+    out = tmp_path / "env.png"
+    prompt = "A sunny beach at midday with a very long description that must be cut short"
+    run = script(SCRIPT, "--prompt", prompt, "--output", str(out))
+    assert run.returncode == 0, run.stderr
+    img = opened(out).convert("RGB")
+    w, h = img.size
+    top = img.crop((0, 0, w, h // 4))
+    # A midday sky has no near-black pixel: the dark ones are the band (and its text's edges).
+    dark = [
+        (x, y)
+        for y in range(0, top.height, 2)
+        for x in range(0, w, 2)
+        if sum(top.getpixel((x, y))[:3]) < 200  # type: ignore[index]
+    ]
+    assert len(dark) > 2000, "no subject band drawn"
+    xs, ys = [x for x, _ in dark], [y for _, y in dark]
+    assert min(xs) >= w * 0.26 and max(xs) <= w * 0.74, (min(xs), max(xs))
+    assert min(ys) >= h * 0.085, min(ys)
+
+
 def test_local_environment_default_size_and_result(script: Any, tmp_path: Path) -> None:
     out = tmp_path / "env.png"
     run = script(SCRIPT, "--prompt", "A misty pine forest at dawn", "--output", str(out))
