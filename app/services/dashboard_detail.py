@@ -194,15 +194,15 @@ def _credential_views(
     A stored config that no longer validates shows presence only (needs unknown).
     """
     try:
-        needs: set[str] | None = {
-            p.value for p in credentials.needed_credentials(get_channel_config(channel))
-        }
+        needs: dict[credentials.CredentialProvider, list[str]] | None = (
+            credentials.needed_credentials(get_channel_config(channel))
+        )
     except ChannelConfigError:
         needs = None
     views = []
     for s in status.values():
         provider = credentials.CredentialProvider(s.provider)
-        needed = None if needs is None else s.provider in needs
+        needed = None if needs is None else provider in needs
         state = _credential_state(s, needed, credentials.env_has_key(settings, provider))
         views.append(CredentialView(provider=s.provider, state=state))
     return views

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -209,11 +208,10 @@ def start_capture(
 ) -> Iterator[Callable[[], Callable[[], str]]]:
     """Everything logged: structlog's JSON on stderr and stdlib records (httpx's at INFO).
 
-    Configuring happens inside the test, which is when pytest's captured stderr is in place.
+    Configuring happens inside the test, which is when pytest's captured stderr is in place;
+    the autouse ``_isolate_logging`` (tests/conftest.py) puts logging back afterwards.
     """
-    saved_config = structlog.get_config()
     root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
 
     def read() -> str:
         stdlib = "\n".join(record.getMessage() for record in caplog.records)
@@ -225,11 +223,7 @@ def start_capture(
         caplog.set_level(logging.DEBUG)
         return read
 
-    try:
-        yield start
-    finally:
-        structlog.configure(**saved_config)
-        root.handlers, root.level = saved_handlers, saved_level
+    yield start
 
 
 @pytest.mark.usefixtures("restore_alerter")

@@ -24,14 +24,11 @@ LogLines = Callable[[], list[dict[str, Any]]]
 
 @pytest.fixture
 def start_logs(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], LogLines]]:
-    """Configure JSON logging into the captured stderr; restore the previous setup afterwards.
+    """Configure JSON logging into the captured stderr (``_isolate_logging`` restores it).
 
     Configuring happens inside the test: the logger keeps the ``sys.stderr`` of that moment, and
     pytest swaps the captured stream between setup and call.
     """
-    saved_config = structlog.get_config()
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
 
     def read() -> list[dict[str, Any]]:
         captured = capsys.readouterr()
@@ -47,8 +44,6 @@ def start_logs(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], LogL
         yield start
     finally:
         structlog.contextvars.clear_contextvars()
-        structlog.configure(**saved_config)
-        root.handlers, root.level = saved_handlers, saved_level
 
 
 def _raw(line: dict[str, Any]) -> str:
@@ -190,17 +185,10 @@ def test_provider_tokens_in_free_text_are_redacted(start_logs: Callable[[], LogL
 
 
 def test_stdlib_log_lines_hide_secrets(capsys: pytest.CaptureFixture[str]) -> None:
-    saved_config = structlog.get_config()
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
-    try:
-        configure_logging("INFO", "json")
-        logging.getLogger("httpx").warning(
-            "GET https://api.example.test/v1?api_key=abcdef123456 with Bearer tok123456789"
-        )
-        err = capsys.readouterr().err
-    finally:
-        structlog.configure(**saved_config)
-        root.handlers, root.level = saved_handlers, saved_level
+    configure_logging("INFO", "json")
+    logging.getLogger("httpx").warning(
+        "GET https://api.example.test/v1?api_key=abcdef123456 with Bearer tok123456789"
+    )
+    err = capsys.readouterr().err
     assert "WARNING httpx GET https://api.example.test/v1?api_key=" in err
     assert "abcdef123456" not in err and "tok123456789" not in err
