@@ -9,16 +9,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from app.config import Settings, get_settings
-from app.database import dispose_engine, init_engine, session_scope
-from app.middleware.request_guards import BodySizeLimitMiddleware, RejectNulInUrlMiddleware
-from app.routes import (
+from app.api.deps import require_token
+from app.api.error_handlers import install_error_handlers
+from app.api.request_guards import BodySizeLimitMiddleware, RejectNulInUrlMiddleware
+from app.api.responses import ERROR_RESPONSES
+from app.api.routes import (
     artifacts,
     audit_logs,
     channels,
-    dashboard,
-    dashboard_actions,
-    dashboard_auth,
     health,
     metrics,
     reviews,
@@ -28,15 +26,17 @@ from app.routes import (
     webhooks,
     youtube_quota,
 )
-from app.routes.deps import require_token
-from app.routes.error_handlers import install_error_handlers
-from app.routes.responses import ERROR_RESPONSES
-from app.services.channel_config import ChannelConfigError, load_channel_configs
-from app.services.channel_sync import sync_channels
-from app.services.dispatcher import Dispatcher
-from app.services.notion_sync import notion_poller
-from app.services.preflight import gate_startup
-from app.utils.logging import configure_logging, get_logger, register_secret
+from app.channels.config import ChannelConfigError, load_channel_configs
+from app.channels.sync import sync_channels
+from app.core.config import Settings, get_settings
+from app.core.database import dispose_engine, init_engine, session_scope
+from app.core.logging import configure_logging, get_logger, register_secret
+from app.dashboard import actions as dashboard_actions
+from app.dashboard import auth as dashboard_auth
+from app.dashboard import pages as dashboard
+from app.notion.sync import notion_poller
+from app.ops.preflight import gate_startup
+from app.pipeline.dispatcher import Dispatcher
 
 API_PREFIX = "/api/v1"
 

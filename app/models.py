@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from app.utils.time import utc_now
+from app.core.time import utc_now
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -142,7 +142,7 @@ class ChannelCredential(TimestampMixin, Base):
 
 
 class Task(TimestampMixin, Base):
-    """One video. Its state is ``status`` + ``step``; see ``app.services.task_state``."""
+    """One video. Its state is ``status`` + ``step``; see ``app.pipeline.state``."""
 
     __tablename__ = "tasks"
     __table_args__ = (

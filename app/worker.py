@@ -19,11 +19,11 @@ import asyncpg
 from pgqueuer import AsyncpgDriver, Queries, QueueManager
 from pgqueuer.models import Job
 
-from app.database import dispose_engine, init_engine, plain_dsn
-from app.services.item_jobs import run_item_job
-from app.services.queue import DEFAULT_POOL_LIMITS, item_entrypoint, parse_item_payload
-from app.services.retention import trim_cache_if_due
-from app.utils.logging import get_logger
+from app.artifacts.retention import trim_cache_if_due
+from app.core.database import dispose_engine, init_engine, plain_dsn
+from app.core.logging import get_logger
+from app.pipeline.jobs import run_item_job
+from app.pipeline.queue import DEFAULT_POOL_LIMITS, item_entrypoint, parse_item_payload
 
 log = get_logger("worker")
 

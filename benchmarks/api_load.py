@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.config import PROJECT_ROOT
+from app.core.config import PROJECT_ROOT
 from benchmarks._common import with_database
 from benchmarks.api_load_driver import LoadResult, WebServer, build_endpoints, drive, make_client
 from benchmarks.api_load_seed import SeedInfo, seed, seed_info

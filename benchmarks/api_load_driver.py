@@ -24,9 +24,9 @@ from typing import Any
 import asyncpg
 import httpx
 
-from app.config import PROJECT_ROOT
+from app.core.config import PROJECT_ROOT
 from app.models import Task
-from app.services.task_service import encode_cursor
+from app.pipeline.service import encode_cursor
 from benchmarks._common import free_port, signal_group, tree_cpu_s
 from benchmarks.api_load_seed import SeedInfo
 from benchmarks.queue_fleet import BENCH_API_TOKEN, CHANNEL_YAML

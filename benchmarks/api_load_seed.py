@@ -24,8 +24,8 @@ from typing import Any
 import asyncpg
 
 from app.models import PIPELINE_ORDER, PipelineStep, Task
-from app.services import pipeline_items as keys
-from app.services.template_planner import plan_from_brief
+from app.pipeline import items as keys
+from app.planning.template_planner import plan_from_brief
 
 STATUS_MIX = (
     ("published", 55),

@@ -28,12 +28,12 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from sqlalchemy import select  # noqa: E402
 
-from app.clients.notion import NotionClient  # noqa: E402
-from app.database import dispose_engine, get_engine, init_engine, session_scope  # noqa: E402
+from app.core.database import dispose_engine, get_engine, init_engine, session_scope  # noqa: E402
 from app.models import Channel  # noqa: E402
-from app.services.notion_push import Pusher, file_link  # noqa: E402
-from app.services.notion_rate_limit import DEFAULT_MARGIN, PostgresRateLimiter  # noqa: E402
-from app.services.notion_sync import NotionSync  # noqa: E402
+from app.notion.client import NotionClient  # noqa: E402
+from app.notion.push import Pusher, file_link  # noqa: E402
+from app.notion.rate_limit import DEFAULT_MARGIN, PostgresRateLimiter  # noqa: E402
+from app.notion.sync import NotionSync  # noqa: E402
 from benchmarks.notion_sync_board import (  # noqa: E402
     Scenario,
     build,

@@ -20,13 +20,13 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 from sqlalchemy import select, update
 
-from app.clients.notion import NotionClient
-from app.config import PROJECT_ROOT, asyncpg_dsn, get_settings, normalise_database_url
-from app.database import session_scope
+from app.core.config import PROJECT_ROOT, asyncpg_dsn, get_settings, normalise_database_url
+from app.core.database import session_scope
 from app.models import Channel, NotionPage, NotionSyncState, PipelineStep, Task, TaskStatus
-from app.services.notion_board import fingerprint
-from app.services.notion_push import TASK_DIGEST
-from app.services.task_state import notion_label
+from app.notion.board import fingerprint
+from app.notion.client import NotionClient
+from app.notion.push import TASK_DIGEST
+from app.pipeline.state import notion_label
 from tests.fakes.notion import NotionFake
 from tests.services.notion_support import board_properties
 
@@ -40,8 +40,8 @@ def _with_database(url: str, name: str) -> str:
 
 async def fresh_database() -> tuple[str, str]:
     """(admin DSN, URL) of a new migrated database; DATABASE_URL is set to it."""
-    from app.database import start_embedded_postgres
-    from app.services.migrations import upgrade_to_head
+    from app.core.database import start_embedded_postgres
+    from app.core.migrations import upgrade_to_head
 
     base = asyncpg_dsn(os.environ.get("DATABASE_URL") or start_embedded_postgres(BENCH_PG_DIR))
     admin = _with_database(base, "postgres")

@@ -36,9 +36,9 @@ import argparse
 import asyncio
 import time
 
-from app.config import PROJECT_ROOT
-from app.database import dispose_engine, init_engine
-from app.services.queue import DEFAULT_POOL_LIMITS
+from app.core.config import PROJECT_ROOT
+from app.core.database import dispose_engine, init_engine
+from app.pipeline.queue import DEFAULT_POOL_LIMITS
 from benchmarks.queue_db import BenchDatabase, create_bench_database
 from benchmarks.queue_fleet import BenchFleet
 from benchmarks.queue_makespan import makespan_bound, parse_latencies

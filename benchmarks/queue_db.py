@@ -13,7 +13,7 @@ from pathlib import Path
 
 import asyncpg
 
-from app.config import PROJECT_ROOT, asyncpg_dsn, get_settings, normalise_database_url
+from app.core.config import PROJECT_ROOT, asyncpg_dsn, get_settings, normalise_database_url
 from benchmarks._common import with_database as _with_database
 
 BENCH_PG_DIR = PROJECT_ROOT / "workspace" / "bench-postgres"
@@ -136,14 +136,14 @@ def _server_uri() -> str:
     env = os.environ.get("DATABASE_URL")
     if env:
         return asyncpg_dsn(env)
-    from app.database import start_embedded_postgres
+    from app.core.database import start_embedded_postgres
 
     return start_embedded_postgres(BENCH_PG_DIR)
 
 
 async def create_bench_database() -> BenchDatabase:
     """A brand-new database migrated to head; leftovers of killed runs are dropped first."""
-    from app.services.migrations import upgrade_to_head
+    from app.core.migrations import upgrade_to_head
 
     server = _server_uri()
     admin_dsn = _with_database(server, "postgres")

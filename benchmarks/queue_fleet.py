@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from app.config import PROJECT_ROOT
+from app.core.config import PROJECT_ROOT
 from benchmarks._common import free_port, signal_group
 
 BENCH_API_TOKEN = "bench-token-0123456789abcdef"

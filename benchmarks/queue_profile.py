@@ -13,7 +13,7 @@ import sys
 import time
 
 if __name__ == "__main__":
-    from app.cli import main
+    from app.cli.main import main
 
     profiler = cProfile.Profile(time.process_time)
     sys.argv[0] = "vidgen"

@@ -22,7 +22,7 @@ from pgqueuer import AsyncpgDriver, Queries, QueueManager
 from pgqueuer.models import Job
 from pgqueuer.types import QueueExecutionMode
 
-from app.config import PROJECT_ROOT
+from app.core.config import PROJECT_ROOT
 from benchmarks.queue_db import BenchDatabase, machine_busy_ticks, process_cpu_s
 
 RAW_ENTRYPOINT = "bench.noop"

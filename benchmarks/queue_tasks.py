@@ -17,10 +17,10 @@ from typing import Any
 
 import asyncpg
 
-from app.database import session_scope
-from app.schemas.task import TaskCreate
-from app.services.task_service import create_task
-from app.utils.time import utc_now
+from app.core.database import session_scope
+from app.core.time import utc_now
+from app.pipeline.schemas import TaskCreate
+from app.pipeline.service import create_task
 from benchmarks.queue_fleet import BENCH_CHANNEL, BenchFleet
 
 

@@ -1,7 +1,7 @@
-"""Alembic environment: async, URL from the caller or from app.database.resolve_database_url().
+"""Alembic environment: async, URL from the caller or from app.core.database.resolve_database_url().
 
 Where the database comes from, first match wins:
-1. ``config.attributes["connection"]``: a sync Connection handed over by app.services.migrations
+1. ``config.attributes["connection"]``: a sync Connection handed over by app.core.migrations
    (it holds the advisory lock and owns the transaction).
 2. ``alembic -x url=...`` or the config's ``sqlalchemy.url``.
 3. ``resolve_database_url()``: ``DATABASE_URL``, else the embedded PostgreSQL.
@@ -16,9 +16,9 @@ from alembic import context
 from sqlalchemy import Connection, pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.config import normalise_database_url
+from app.core.config import normalise_database_url
+from app.core.migrations import include_object
 from app.models import Base
-from app.services.migrations import include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -38,7 +38,7 @@ def _database_url() -> str:
     url = _given_url()
     if url:
         return url
-    from app.database import resolve_database_url
+    from app.core.database import resolve_database_url
 
     return resolve_database_url()
 

@@ -11,7 +11,7 @@ Fixtures: ``pg_admin_url`` (session, ``postgresql://`` URL of the admin database
 (``postgresql+asyncpg://`` URL of this test's database), ``empty_db_url`` (a database with no
 migrations applied), ``db_engine``, ``db_session``
 (expire_on_commit=False, tests may commit) and ``app_db`` (the process engine of
-``app.database`` pointed at this test's database; yields it).
+``app.core.database`` pointed at this test's database; yields it).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import pytest_asyncio
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
-from app.config import PROJECT_ROOT, asyncpg_dsn, get_settings, normalise_database_url
+from app.core.config import PROJECT_ROOT, asyncpg_dsn, get_settings, normalise_database_url
 
 TEST_PG_DIR = PROJECT_ROOT / "workspace" / "test-postgres"
 DB_PREFIX = "vidgen_test_"
@@ -92,7 +92,7 @@ def pg_admin_url() -> str:
     """Plain ``postgresql://`` URL of the test server's admin database."""
     if _ENV_DATABASE_URL:
         return asyncpg_dsn(_ENV_DATABASE_URL)
-    from app.database import _run_sync, start_embedded_postgres
+    from app.core.database import _run_sync, start_embedded_postgres
 
     uri = start_embedded_postgres(TEST_PG_DIR)
     admin_url = with_database(uri, "postgres")
@@ -160,7 +160,7 @@ class _TemplateCopies:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def pg_template(pg_admin_url: str) -> AsyncIterator[str]:
     """Name of a database migrated to head once for this run; tests get copies of it."""
-    from app.services.migrations import upgrade_to_head
+    from app.core.migrations import upgrade_to_head
 
     name = f"{DB_PREFIX}tpl_{os.getpid()}_{secrets.token_hex(3)}"
     await _create_database(pg_admin_url, name)
@@ -218,11 +218,11 @@ async def db_session(db_engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
 
 @pytest_asyncio.fixture
 async def app_db(db_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[AsyncEngine]:
-    """Point ``app.database`` (``session_scope``, ``get_db``) at this test's database.
+    """Point ``app.core.database`` (``session_scope``, ``get_db``) at this test's database.
 
     ``DATABASE_URL`` is set for the test, so subprocesses it starts use the same database.
     """
-    from app import database
+    from app.core import database
 
     monkeypatch.setenv("DATABASE_URL", db_url)
     get_settings.cache_clear()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from app.config import PROJECT_ROOT
+from app.core.config import PROJECT_ROOT
 
 DEMO_YAML = PROJECT_ROOT / "channel_configs" / "demo.yaml"
 DB_PASSWORD = "db-pass-Zq81xT4vLm0"
@@ -160,7 +160,7 @@ ENV_EXAMPLE = PROJECT_ROOT / ".env.example"
 
 
 def test_env_example_names_every_setting_and_loads(tmp_path: Path) -> None:
-    from app.config import Settings
+    from app.core.config import Settings
 
     text = ENV_EXAMPLE.read_text()
     named = {line.lstrip("# ").split("=", 1)[0] for line in text.splitlines() if "=" in line}

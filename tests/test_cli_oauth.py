@@ -18,10 +18,10 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.config import PROJECT_ROOT, get_settings
-from app.database import session_scope
+from app.channels.credentials import get_credential
+from app.core.config import PROJECT_ROOT, get_settings
+from app.core.database import session_scope
 from app.models import ChannelCredential
-from app.services.credentials import get_credential
 from tests.fakes.youtube import REFRESH_TOKEN, YouTubeFake, running, settings_env
 from tests.routes.factories import add_channel
 

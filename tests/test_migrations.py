@@ -17,9 +17,9 @@ from sqlalchemy import Connection, Enum, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.config import PROJECT_ROOT, asyncpg_dsn
+from app.core import migrations
+from app.core.config import PROJECT_ROOT, asyncpg_dsn
 from app.models import Base
-from app.services import migrations
 
 OUR_TABLES = set(Base.metadata.tables)
 NOTION_SYNC_TABLES = {"notion_pages", "notion_rate_limits"}  # added by revision 0003

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import asyncpg
 
-from app.config import asyncpg_dsn
+from app.core.config import asyncpg_dsn
 from benchmarks.api_load import LoadConfig, run_load
 
 ENDPOINTS = {"tasks_first_page", "tasks_deep_filtered", "task_detail", "reviews"}

@@ -16,11 +16,11 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from app.database import session_scope
+from app.channels.config import load_channel_configs
+from app.channels.credentials import set_credential
+from app.channels.sync import sync_channels
+from app.core.database import session_scope
 from app.models import Channel
-from app.services.channel_config import load_channel_configs
-from app.services.channel_sync import sync_channels
-from app.services.credentials import set_credential
 from tests.chaos.stack import Stack, plan_text, tiny_plan
 from tests.e2e.harness import FleetHarness
 

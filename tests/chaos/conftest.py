@@ -19,7 +19,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from app.config import PROJECT_ROOT, asyncpg_dsn, get_settings, normalise_database_url
+from app.core.config import PROJECT_ROOT, asyncpg_dsn, get_settings, normalise_database_url
 from tests.conftest import _ENV_DATABASE_URL, TEST_PG_DIR, with_database
 
 CHAOS_PG_DIR = PROJECT_ROOT / "workspace" / "chaos-postgres"
@@ -57,9 +57,9 @@ def chaos_admin_url() -> Iterator[tuple[str, Path | None]]:
 async def chaos_db(
     chaos_admin_url: tuple[str, Path | None], monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[ChaosDatabase]:
-    """A migrated database for this test; ``app.database`` and subprocesses point at it."""
-    from app import database
-    from app.services.migrations import upgrade_to_head
+    """A migrated database for this test; ``app.core.database`` and subprocesses point at it."""
+    from app.core import database
+    from app.core.migrations import upgrade_to_head
 
     admin_url, pgdata = chaos_admin_url
     name = f"vidgen_chaos_{os.getpid()}_{secrets.token_hex(3)}"

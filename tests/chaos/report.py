@@ -7,7 +7,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from app.config import PROJECT_ROOT
+from app.core.config import PROJECT_ROOT
 
 ARTIFACTS = PROJECT_ROOT / "workspace" / "test-artifacts"
 

@@ -24,7 +24,7 @@ import asyncpg
 import httpx
 import pytest
 
-from app.config import asyncpg_dsn, get_settings
+from app.core.config import asyncpg_dsn, get_settings
 from tests.chaos import campaign as c
 from tests.chaos import metrics, report
 from tests.chaos.conftest import ChaosDatabase

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from app.config import get_settings
+from app.core.cli_wrapper import is_retryable
+from app.core.config import get_settings
 from app.main import create_app
-from app.utils.cli_wrapper import is_retryable
 from tests.fakes.catbox import FakeCatbox
 from tests.fakes.elevenlabs import ElevenLabsFake
 from tests.fakes.elevenlabs import create_app as elevenlabs_app
@@ -103,7 +103,7 @@ async def test_a_database_that_is_down_gives_503_not_500(
 ) -> None:
     """While PostgreSQL restarts its socket is missing (asyncpg raises a bare OSError) or it
     refuses with "shutting down": clients get a 503 to retry, not an unhandled 500."""
-    from app import database
+    from app.core import database
 
     gone = f"postgresql+asyncpg://postgres@/vidgen?host={tmp_path / 'no-socket-here'}"
     monkeypatch.setenv("DATABASE_URL", gone)
@@ -122,7 +122,7 @@ async def test_a_database_that_is_down_gives_503_not_500(
 PARENT = """
 import asyncio, sys
 from pathlib import Path
-from app.utils.cli_wrapper import run_cli_script
+from app.core.cli_wrapper import run_cli_script
 asyncio.run(run_cli_script("sleeper.py", [], timeout=60, scripts_dir=Path(sys.argv[1])))
 """
 

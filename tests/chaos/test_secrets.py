@@ -25,7 +25,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.config import get_settings
+from app.core.config import get_settings
 from tests.chaos import campaign as c
 from tests.chaos.stack import Stack, plan_text, running_stack, tiny_plan
 from tests.e2e.harness import FleetHarness

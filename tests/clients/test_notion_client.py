@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.clients.notion import (
+from app.notion.board import BoardSchemaError, read_schema
+from app.notion.client import (
     NotionRequestError,
     NotionUnavailableError,
     RetryPolicy,
     is_trashed,
 )
-from app.services.notion_board import BoardSchemaError, read_schema
-from app.services.notion_rate_limit import PostgresRateLimiter
+from app.notion.rate_limit import PostgresRateLimiter
 from tests.fakes.notion import DEFAULT_TOKEN, NotionFake, running
 from tests.services.notion_support import add_board, make_client
 

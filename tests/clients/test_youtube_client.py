@@ -17,14 +17,14 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from app.clients.google_oauth import Backoff, InvalidGrantError, OAuthApp, TokenSource
-from app.clients.youtube import (
+from app.youtube.client import (
     RESUMABLE_ALIGN,
     YouTubeClient,
     YouTubeQuotaExceededError,
     YouTubeTransientError,
     YouTubeUploadSessionGoneError,
 )
+from app.youtube.oauth import Backoff, InvalidGrantError, OAuthApp, TokenSource
 from tests.fakes.youtube import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, YouTubeFake, running
 
 FAST = Backoff(attempts=6, base_s=0.01, cap_s=0.05)

@@ -6,7 +6,7 @@ import re
 
 import httpx
 
-from app.services.dashboard_session import CSRF_FIELD, SESSION_COOKIE
+from app.dashboard.session import CSRF_FIELD, SESSION_COOKIE
 
 HTML = {"Accept": "text/html"}
 _HIDDEN = re.compile(rf'name="{CSRF_FIELD}" value="([^"]*)"')

@@ -23,8 +23,8 @@ import pytest
 from PIL import Image, ImageStat
 from sqlalchemy import select
 
-from app.config import PROJECT_ROOT
-from app.database import session_scope
+from app.core.config import PROJECT_ROOT
+from app.core.database import session_scope
 from app.models import AuditLog
 from tests.e2e.conftest import fleet
 from tests.e2e.harness import API_TOKEN, CHANNEL_YAML, FleetHarness, short_plan

@@ -13,8 +13,11 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.config import PROJECT_ROOT
-from app.database import session_scope
+from app.channels.config import load_channel_config
+from app.core.config import PROJECT_ROOT
+from app.core.database import session_scope
+from app.dashboard.actions import reject_request
+from app.dashboard.session import CSRF_FIELD
 from app.main import create_app
 from app.models import (
     ChannelCredential,
@@ -24,9 +27,6 @@ from app.models import (
     TaskItem,
     TaskStatus,
 )
-from app.routes.dashboard_actions import reject_request
-from app.services.channel_config import load_channel_config
-from app.services.dashboard_session import CSRF_FIELD
 from tests.dashboard.helpers import HTML, page_csrf, sign_in
 from tests.e2e.harness import short_plan
 from tests.routes.conftest import API_TOKEN, app_settings, make_client

@@ -9,8 +9,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.main import create_app
-from app.services.dashboard_session import (
+from app.dashboard.session import (
     CSRF_FIELD,
     CSRF_HEADER,
     SESSION_COOKIE,
@@ -18,6 +17,7 @@ from app.services.dashboard_session import (
     SIGNIN_COOKIE,
     read_session,
 )
+from app.main import create_app
 from tests.dashboard.helpers import HTML, form_csrf, page_csrf, session_cookie, sign_in
 from tests.routes.conftest import API_TOKEN, app_settings, assert_error, make_client
 
@@ -107,7 +107,7 @@ async def test_pages_send_browsers_to_sign_in_and_others_get_401(api_app: FastAP
 
 
 def test_sessions_expire_and_die_with_the_api_token() -> None:
-    from app.services.dashboard_session import issue_session
+    from app.dashboard.session import issue_session
 
     settings = app_settings()
     cookie, session = issue_session(settings, reviewer=None)

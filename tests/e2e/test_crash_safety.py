@@ -35,7 +35,7 @@ def test_sigkill_in_every_step_loses_and_repeats_nothing(
 ) -> None:
     pause_dir = tmp_path / "pauses"
     fleet.env_extra.update(
-        {"VIDGEN_TEST_PAUSE_AT": ",".join(PAUSE_POINTS), "VIDGEN_TEST_PAUSE_DIR": str(pause_dir)}
+        {"VIDGEN_FAULT_PAUSE_AT": ",".join(PAUSE_POINTS), "VIDGEN_FAULT_PAUSE_DIR": str(pause_dir)}
     )
     fleet.start()
     kills: list[str] = []

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from app.database import session_scope
+from app.core.database import session_scope
 from app.models import AuditLog, PipelineStep, TaskItem
 from tests.e2e.harness import CHANNEL_YAML, FleetHarness, published, short_plan
 

@@ -76,8 +76,8 @@ def test_fleet_without_a_shared_disk_publishes_through_the_bucket_despite_a_kill
             "S3_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
             "S3_REGION": "us-east-1",
             "FERNET_KEYS": Fernet.generate_key().decode(),  # one key fleet-wide, as deployed
-            "VIDGEN_TEST_PAUSE_AT": ",".join(PAUSE_POINTS),
-            "VIDGEN_TEST_PAUSE_DIR": str(pause_dir),
+            "VIDGEN_FAULT_PAUSE_AT": ",".join(PAUSE_POINTS),
+            "VIDGEN_FAULT_PAUSE_DIR": str(pause_dir),
         }
     )
     machines = tmp_path / "machines"

@@ -19,8 +19,8 @@ import pytest
 import uvicorn
 from pydantic import SecretStr
 
-from app.config import PROJECT_ROOT, Settings, normalise_database_url
-from app.database import _run_sync
+from app.core.config import PROJECT_ROOT, Settings, normalise_database_url
+from app.core.database import _run_sync
 from app.main import create_app
 from tests.conftest import DB_PREFIX, with_database
 from tests.fakes.server import free_port

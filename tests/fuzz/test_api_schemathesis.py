@@ -21,7 +21,7 @@ from pydantic import SecretStr
 from schemathesis import Case, CheckContext, GenerationMode, HookContext
 from schemathesis.core.transport import Response
 
-from app.config import Settings
+from app.core.config import Settings
 from app.main import create_app
 from tests.fuzz.conftest import API_TOKEN, AUTH, LiveApp
 

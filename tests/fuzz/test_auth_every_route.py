@@ -17,7 +17,7 @@ import requests
 from fastapi.routing import iter_route_contexts
 from pydantic import SecretStr
 
-from app.config import Settings
+from app.core.config import Settings
 from app.main import create_app
 from tests.fuzz.conftest import API_TOKEN, AUTH, LiveApp
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.services.channel_config import (
+from app.channels.config import (
     MAX_CONFIG_BYTES,
     ChannelConfigError,
     load_channel_config,

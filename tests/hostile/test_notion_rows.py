@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.services.notion_board import INPUT_ERROR_LABEL
+from app.notion.board import INPUT_ERROR_LABEL
 from tests.fakes.notion import NotionFake, running
 from tests.services.notion_support import (
     add_board,

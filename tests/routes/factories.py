@@ -7,9 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from app.database import session_scope
+from app.core.database import session_scope
+from app.core.time import utc_now
 from app.models import Channel, Task, TaskStatus
-from app.utils.time import utc_now
 
 
 async def add_channel(slug: str = "demo", *, active: bool = True, **fields: Any) -> Channel:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.main import create_app
 from app.models import ItemStatus, PipelineStep, Task, TaskItem, TaskStatus
-from app.services.pipeline_items import asset_key, clip_key, final_key, narration_key
+from app.pipeline.items import asset_key, clip_key, final_key, narration_key
 from tests.routes.conftest import app_settings, assert_error, make_client
 from tests.routes.factories import add_channel, add_rows, add_task
 
@@ -78,7 +78,7 @@ async def _task_with_artifacts(root: Path, slug: str = "demo") -> Task:
 
 
 async def _set_final(task: Task) -> None:
-    from app.database import session_scope
+    from app.core.database import session_scope
 
     async with session_scope() as session:
         stored = await session.get(Task, task.id)

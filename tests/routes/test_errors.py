@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from structlog.testing import capture_logs
 
 from app.models import TaskStatus
-from app.services.task_state import ensure_transition
+from app.pipeline.state import ensure_transition
 from tests.routes.conftest import assert_error, make_client
 
 

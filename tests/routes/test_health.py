@@ -12,11 +12,11 @@ import pytest_asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app import database
-from app.config import PROJECT_ROOT
+from app.channels.config import ChannelConfigError
+from app.core import database
+from app.core.config import PROJECT_ROOT
 from app.main import create_app
 from app.models import Channel
-from app.services.channel_config import ChannelConfigError
 from tests.routes.conftest import app_settings, assert_error, make_client
 
 DEMO_YAML = PROJECT_ROOT / "channel_configs" / "demo.yaml"

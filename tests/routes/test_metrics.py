@@ -9,7 +9,8 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
-from app.database import session_scope
+from app.core.database import session_scope
+from app.core.time import utc_now
 from app.models import (
     AuditLog,
     PipelineStep,
@@ -19,8 +20,7 @@ from app.models import (
     VideoCost,
     YouTubeQuotaUsage,
 )
-from app.services.youtube_quota import quota_day
-from app.utils.time import utc_now
+from app.youtube.quota import quota_day
 from tests.routes.conftest import assert_error
 from tests.routes.factories import add_channel, add_rows, add_task
 

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from structlog.testing import capture_logs
 
-from app.database import session_scope
+from app.core.database import session_scope
 from app.main import create_app
 from app.models import WebhookEvent
-from app.services.notion_sync import NotionPoller
+from app.notion.sync import NotionPoller
 from tests.fakes.notion import NotionFake, running, sign
 from tests.routes.conftest import app_settings, assert_error, make_client
 from tests.services.notion_support import add_board, bind_channels, make_sync, tasks_by_page

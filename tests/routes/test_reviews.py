@@ -9,9 +9,9 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.database import session_scope
+from app.core.database import session_scope
 from app.models import AuditLog, PipelineStep, Review, TaskStatus
-from app.services import review_service
+from app.review import service as review_service
 from tests.e2e.harness import short_plan
 from tests.routes.conftest import assert_error
 from tests.services.review_support import add_channel, add_task, drive, load

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import httpx
 
+from app.core.time import utc_now
 from app.models import (
     ItemStatus,
     PipelineStep,
@@ -16,7 +17,6 @@ from app.models import (
     TaskStep,
     VideoCost,
 )
-from app.utils.time import utc_now
 from tests.routes.conftest import assert_error
 from tests.routes.factories import add_channel, add_rows, add_task
 from tests.schemas.plans import valid_plan

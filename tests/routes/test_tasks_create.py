@@ -11,11 +11,11 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import asyncpg_dsn
-from app.database import session_scope
+from app.core.config import asyncpg_dsn
+from app.core.database import session_scope
 from app.models import AuditLog, Task
-from app.schemas.plan import ProductionPlan
-from app.services.queue import DISPATCH_CHANNEL
+from app.pipeline.queue import DISPATCH_CHANNEL
+from app.planning.plan import ProductionPlan
 from tests.routes.conftest import assert_error
 from tests.routes.factories import add_channel
 from tests.schemas.plans import valid_plan

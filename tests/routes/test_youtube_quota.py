@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import httpx
 
-from app.database import session_scope
+from app.core.database import session_scope
+from app.core.time import utc_now
 from app.models import (
     ChannelCredential,
     ItemStatus,
@@ -15,9 +16,8 @@ from app.models import (
     TaskStatus,
     YouTubeQuotaUsage,
 )
-from app.services.queue import ItemJob, enqueue_items
-from app.services.youtube_quota import quota_day
-from app.utils.time import utc_now
+from app.pipeline.queue import ItemJob, enqueue_items
+from app.youtube.quota import quota_day
 from tests.routes.factories import add_channel, add_rows, add_task
 
 

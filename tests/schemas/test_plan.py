@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from app.schemas.plan import (
+from app.planning.plan import (
     MAX_SCENES,
     PlanValidationError,
     ProductionPlan,
     find_stage_direction,
     parse_plan,
 )
-from app.services.template_planner import plan_from_brief
+from app.planning.template_planner import plan_from_brief
 from tests.schemas.plans import valid_plan
 
 Plan = dict[str, Any]

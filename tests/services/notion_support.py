@@ -11,15 +11,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.clients.notion import NotionClient, RetryPolicy
-from app.database import session_scope
+from app.channels.config import load_channel_configs
+from app.channels.sync import sync_channels
+from app.core.database import session_scope
 from app.models import NotionPage, Task
-from app.services.channel_config import load_channel_configs
-from app.services.channel_sync import sync_channels
-from app.services.notion_board import status_labels
-from app.services.notion_push import Pusher, file_link
-from app.services.notion_rate_limit import PostgresRateLimiter
-from app.services.notion_sync import NotionSync
+from app.notion.board import status_labels
+from app.notion.client import NotionClient, RetryPolicy
+from app.notion.push import Pusher, file_link
+from app.notion.rate_limit import PostgresRateLimiter
+from app.notion.sync import NotionSync
 from tests.fakes.notion import DEFAULT_TOKEN, Call, NotionFake
 
 LONG_AGO = datetime.now(UTC) - timedelta(hours=2)

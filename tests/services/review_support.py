@@ -18,7 +18,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.database import session_scope
+from app.channels.config import load_channel_configs
+from app.channels.sync import sync_channels
+from app.core.database import session_scope
+from app.core.time import utc_now
 from app.models import (
     AuditLog,
     Channel,
@@ -28,13 +31,11 @@ from app.models import (
     TaskItem,
     TaskStatus,
 )
-from app.services.channel_config import load_channel_configs
-from app.services.channel_sync import sync_channels
-from app.services.cost_estimate import estimate_item_cost
-from app.services.dispatcher import dispatch_pending
-from app.services.item_jobs import ClaimedItem, _claim, _record_success
-from app.services.item_runner import ItemOutcome, execute_item
-from app.utils.time import utc_now
+from app.pipeline.dispatcher import dispatch_pending
+from app.pipeline.jobs import ClaimedItem, _claim, _record_success
+from app.pipeline.outcome import ItemOutcome
+from app.pipeline.runner import execute_item
+from app.spend.estimate import estimate_item_cost
 
 WORKER = "test-worker:1"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from moto.server import ThreadedMotoServer
 
-from app.services.s3_store import S3ArtifactStore
+from app.artifacts.s3_store import S3ArtifactStore
 
 ACCESS_KEY_ID = "AKIATESTVIDGEN000001"
 SECRET_ACCESS_KEY = "test-secret-" + "x" * 28

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.config import Settings
-from app.database import session_scope
+from app.artifacts.retention import purge_published, trim_cache
+from app.artifacts.store import ArtifactStore, LocalArtifactStore
+from app.core.config import Settings
+from app.core.database import session_scope
+from app.core.time import utc_now
 from app.models import Task, TaskStatus
-from app.services.artifact_store import ArtifactStore, LocalArtifactStore
-from app.services.pipeline_items import asset_key, clip_key, final_key, segment_key
-from app.services.retention import purge_published, trim_cache
-from app.utils.time import utc_now
+from app.pipeline.items import asset_key, clip_key, final_key, segment_key
 from tests.routes.factories import add_channel, add_task
 from tests.services.s3_support import make_store, moto_server, new_bucket_name
 

@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.database import session_scope
-from app.errors import ConflictError
+from app.channels.config import ChannelConfig
+from app.core.database import session_scope
+from app.core.errors import ConflictError
+from app.core.time import utc_now
 from app.models import (
     AuditLog,
     Channel,
@@ -24,13 +26,11 @@ from app.models import (
     TaskStatus,
     VideoCost,
 )
-from app.schemas.plan import ProductionPlan
-from app.schemas.review import RejectRequest
-from app.services import review_service
-from app.services.channel_config import ChannelConfig
-from app.services.cost_estimate import estimate_cost, estimate_item_cost
-from app.services.pipeline_items import build_item_specs
-from app.utils.time import utc_now
+from app.pipeline.steps import build_item_specs
+from app.planning.plan import ProductionPlan
+from app.review import service as review_service
+from app.review.schemas import RejectRequest
+from app.spend.estimate import estimate_cost, estimate_item_cost
 from tests.e2e.harness import short_plan
 from tests.services.review_support import add_channel, add_task, drive, items, load, starts
 

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from app.config import PROJECT_ROOT
-from app.models import Channel, PipelineStep
-from app.services.channel_config import (
+from app.channels.config import (
     ChannelConfig,
     ChannelConfigError,
     load_channel_config,
     load_channel_configs,
     render_template,
 )
-from app.services.channel_sync import get_channel_config
+from app.channels.sync import get_channel_config
+from app.core.config import PROJECT_ROOT
+from app.models import Channel, PipelineStep
 
 BAD_DIR = Path(__file__).resolve().parents[1] / "data" / "bad_channel_configs"
 SHIPPED_DIR = PROJECT_ROOT / "channel_configs"

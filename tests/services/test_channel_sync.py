@@ -10,10 +10,10 @@ from pathlib import Path
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.config import PROJECT_ROOT
+from app.channels.config import ChannelConfig, load_channel_config, load_channel_configs
+from app.channels.sync import get_channel_config, sync_channels
+from app.core.config import PROJECT_ROOT
 from app.models import Channel
-from app.services.channel_config import ChannelConfig, load_channel_config, load_channel_configs
-from app.services.channel_sync import get_channel_config, sync_channels
 
 SHIPPED_DIR = PROJECT_ROOT / "channel_configs"
 

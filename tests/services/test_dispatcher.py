@@ -9,12 +9,12 @@ from pathlib import Path
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.database import session_scope
+from app.channels.config import load_channel_configs
+from app.channels.sync import sync_channels
+from app.core.database import session_scope
+from app.core.time import utc_now
 from app.models import Channel, Task, TaskStatus
-from app.services.channel_config import load_channel_configs
-from app.services.channel_sync import sync_channels
-from app.services.dispatcher import dispatch_pending
-from app.utils.time import utc_now
+from app.pipeline.dispatcher import dispatch_pending
 from tests.e2e.harness import write_channel
 
 

@@ -9,11 +9,11 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.database import session_scope
+from app.alerts import service as alerts
+from app.alerts.service import Alerter
+from app.core.database import session_scope
 from app.models import PipelineStep, Task, TaskStatus
-from app.services.task_orchestrator import fail_task, lock_task
-from app.utils import alerts
-from app.utils.alerts import Alerter
+from app.pipeline.orchestrator import fail_task, lock_task
 from tests.fakes.discord import FakeDiscord, fake_discord
 from tests.fakes.server import free_port
 from tests.routes.factories import add_channel, add_task

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.database import session_scope
+from app.core.database import session_scope
 from app.models import PipelineStep, Review, ReviewDecision, Task, TaskStatus
-from app.services.notion_sync import NotionSync
+from app.notion.sync import NotionSync
 from tests.e2e.harness import short_plan
 from tests.fakes.notion import NotionFake, running
 from tests.services.notion_support import add_board, bind_channels, make_client, make_sync

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.database import session_scope
+from app.core.database import session_scope
 from app.models import ItemStatus, NotionPage, PipelineStep, Task, TaskItem, TaskStatus
-from app.services.notion_board import fingerprint
+from app.notion.board import fingerprint
 from tests.fakes.notion import Call, NotionFake, running
 from tests.services.notion_support import (
     LONG_AGO,

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.config import PROJECT_ROOT
-from app.services.notion_rate_limit import PostgresRateLimiter, bucket_for_token
+from app.core.config import PROJECT_ROOT
+from app.notion.rate_limit import PostgresRateLimiter, bucket_for_token
 from tests.fakes.notion import DEFAULT_TOKEN, NotionFake, running
 from tests.services.notion_support import add_board
 
@@ -22,9 +22,9 @@ pytestmark = pytest.mark.timeout(120)
 CHILD = textwrap.dedent(
     """
     import asyncio, sys
-    from app.clients.notion import NotionClient
-    from app.database import get_engine, init_engine
-    from app.services.notion_rate_limit import PostgresRateLimiter
+    from app.notion.client import NotionClient
+    from app.core.database import get_engine, init_engine
+    from app.notion.rate_limit import PostgresRateLimiter
 
     async def main(url, source_id, bucket, count):
         init_engine(application_name="rate-child")

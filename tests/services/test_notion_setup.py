@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.config import PROJECT_ROOT
-from app.services.notion_board import COLUMNS, read_schema, status_labels
-from app.services.notion_setup import setup_board
+from app.core.config import PROJECT_ROOT
+from app.notion.board import COLUMNS, read_schema, status_labels
+from app.notion.setup import setup_board
 from tests.fakes.notion import DEFAULT_TOKEN, NotionFake, running
 from tests.services.notion_support import make_client
 
@@ -118,7 +118,7 @@ def test_the_cli_sets_up_a_board_and_reports_what_changed(
 def test_the_cli_refuses_something_that_is_not_a_database_id() -> None:
     from typer.testing import CliRunner
 
-    from app.cli import cli
+    from app.cli.main import cli
 
     result = CliRunner().invoke(cli, ["notion", "setup", "not-an-id"])
     assert result.exit_code == 2 and "is not a Notion database id" in result.output

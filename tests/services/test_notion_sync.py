@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.database import session_scope
+from app.core.database import session_scope
 from app.models import NotionSyncState, Task, TaskStatus
-from app.services.notion_board import INPUT_ERROR_LABEL
+from app.notion.board import INPUT_ERROR_LABEL
 from tests.fakes.notion import NotionFake, running
 from tests.services.notion_support import (
     LONG_AGO,

@@ -10,20 +10,14 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import Settings
+from app.channels.config import load_channel_configs
+from app.channels.credentials import set_credential
+from app.channels.sync import sync_channels
+from app.core.config import Settings
 from app.main import create_app
 from app.models import Channel
-from app.services.channel_config import load_channel_configs
-from app.services.channel_sync import sync_channels
-from app.services.credentials import set_credential
-from app.services.preflight import (
-    CheckResult,
-    PreflightError,
-    Status,
-    format_table,
-    run_checks,
-    to_json,
-)
+from app.ops.checks import CheckResult, Status
+from app.ops.preflight import PreflightError, format_table, run_checks, to_json
 
 VOICE_CHANNEL = """\
 slug: {slug}

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.database import session_scope
-from app.errors import ConflictError
+from app.core.database import session_scope
+from app.core.errors import ConflictError
 from app.models import PipelineStep, Review, ReviewDecision, TaskStatus
-from app.schemas.review import RejectRequest
-from app.services import review_service
-from app.services.rejection import RedoInvalidError
+from app.review import service as review_service
+from app.review.rejection import RedoInvalidError
+from app.review.schemas import RejectRequest
 from tests.e2e.harness import short_plan
 from tests.services.review_support import add_channel, add_task, drive, items, load, starts
 

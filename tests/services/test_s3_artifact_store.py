@@ -9,14 +9,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from app.config import Settings
-from app.services.artifact_store import (
-    ArtifactMissingError,
-    ArtifactStoreError,
-    LocalArtifactStore,
-    get_artifact_store,
-)
-from app.services.s3_store import S3ArtifactStore
+from app.artifacts.configured import get_artifact_store
+from app.artifacts.s3_store import S3ArtifactStore
+from app.artifacts.store import ArtifactMissingError, ArtifactStoreError, LocalArtifactStore
+from app.core.config import Settings
 from tests.services.s3_support import (
     SECRET_ACCESS_KEY,
     enforce_auth,

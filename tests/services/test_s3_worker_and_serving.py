@@ -13,13 +13,14 @@ from PIL import Image, ImageDraw
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.config import Settings, get_settings
-from app.database import session_scope
+from app.artifacts.s3_store import S3ArtifactStore
+from app.core.config import Settings, get_settings
+from app.core.database import session_scope
 from app.main import create_app
 from app.models import PipelineStep, Task, TaskStatus
-from app.services.item_runner import ItemFailedError, execute_item
-from app.services.pipeline_items import final_key, script_inputs
-from app.services.s3_store import S3ArtifactStore
+from app.pipeline.items import final_key, script_inputs
+from app.pipeline.outcome import ItemFailedError
+from app.pipeline.runner import execute_item
 from tests.routes.conftest import API_TOKEN, make_client
 from tests.routes.factories import add_channel, add_task
 from tests.services.s3_support import (

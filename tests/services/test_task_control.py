@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.database import session_scope
-from app.errors import ConflictError
+from app.core.database import session_scope
+from app.core.errors import ConflictError
 from app.models import AuditLog, ItemStatus, PipelineStep, TaskStatus
-from app.services import task_control
-from app.services.dispatcher import dispatch_pending
-from app.services.item_jobs import _claim, _record_failure
-from app.services.item_runner import ItemFailedError
+from app.pipeline import control as task_control
+from app.pipeline.dispatcher import dispatch_pending
+from app.pipeline.jobs import _claim, _record_failure
+from app.pipeline.outcome import ItemFailedError
 from tests.e2e.harness import short_plan
 from tests.services.review_support import (
     WORKER,

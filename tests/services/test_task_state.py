@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from app.models import PipelineStep, TaskStatus
-from app.services.task_state import (
+from app.pipeline.state import (
     ALLOWED_TRANSITIONS,
     InvalidTransitionError,
     can_transition,

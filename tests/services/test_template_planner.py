@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.schemas.plan import parse_plan
-from app.services.template_planner import MAX_SCENES, MIN_SCENES, plan_from_brief
+from app.planning.plan import parse_plan
+from app.planning.template_planner import MAX_SCENES, MIN_SCENES, plan_from_brief
 
 BRIEF = {
     "title": "Ships in the storm",

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app.services.channel_config import ChannelConfig
-from app.services.youtube_metadata import MetadataError, build_video_resource
-from app.services.youtube_thumbnail import THUMBNAIL_MAX_BYTES, encode_jpeg, make_thumbnail
+from app.channels.config import ChannelConfig
+from app.youtube.metadata import MetadataError, build_video_resource
+from app.youtube.thumbnail import THUMBNAIL_MAX_BYTES, encode_jpeg, make_thumbnail
 from tests.services.youtube_support import make_mp4
 
 NOW = datetime(2026, 5, 4, 15, 0, tzinfo=UTC)

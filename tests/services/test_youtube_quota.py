@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.config import Settings
+from app.core.config import Settings
 from app.models import Channel, YouTubeQuotaUsage
-from app.services.youtube_quota import (
+from app.youtube.quota import (
     CLASSIC_COSTS,
     QuotaDeferredError,
     QuotaLedger,

@@ -23,15 +23,15 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from structlog.testing import capture_logs
 
-from app.config import PROJECT_ROOT, get_settings
-from app.database import session_scope
+from app.core.config import PROJECT_ROOT, get_settings
+from app.core.database import session_scope
+from app.core.encryption import decrypt
 from app.models import ChannelCredential, ItemStatus, TaskStatus, YouTubeQuotaUsage
-from app.services import youtube_uploader
-from app.services.item_jobs import run_item_job
-from app.services.youtube_auth import store_youtube_authorisation
-from app.services.youtube_quota import quota_day
-from app.services.youtube_uploader import REMOTE_SESSION
-from app.utils.encryption import decrypt
+from app.pipeline.jobs import run_item_job
+from app.youtube import uploader as youtube_uploader
+from app.youtube.auth import store_youtube_authorisation
+from app.youtube.quota import quota_day
+from app.youtube.uploader import REMOTE_SESSION
 from tests.fakes.youtube import YouTubeFake, running, settings_env
 from tests.services.youtube_support import reload, upload_task
 
@@ -181,7 +181,7 @@ async def test_quota_short_defers_to_just_after_pacific_midnight(
     tube: YouTubeFake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     frozen = datetime(2026, 3, 7, 22, 30, tzinfo=UTC)  # 14:30 PST on Mar 7; DST starts Mar 8
-    monkeypatch.setattr("app.services.youtube_quota.utc_now", lambda: frozen)
+    monkeypatch.setattr("app.youtube.quota.utc_now", lambda: frozen)
     job = await upload_task(tmp_path / "configs")
     async with session_scope() as session:
         session.add(

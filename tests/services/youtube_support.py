@@ -11,14 +11,14 @@ from pathlib import Path
 import imageio_ffmpeg
 from sqlalchemy import select
 
-from app.database import session_scope
+from app.artifacts.configured import key_path
+from app.channels.config import load_channel_configs
+from app.channels.credentials import set_credential
+from app.channels.sync import sync_channels
+from app.core.database import session_scope
 from app.models import Channel, PipelineStep, Task, TaskItem, TaskStatus
-from app.services.channel_config import load_channel_configs
-from app.services.channel_sync import sync_channels
-from app.services.credentials import set_credential
-from app.services.item_runner import key_path
-from app.services.pipeline_items import final_key
-from app.services.task_orchestrator import start_step
+from app.pipeline.items import final_key
+from app.pipeline.orchestrator import start_step
 from tests.fakes.youtube import REFRESH_TOKEN
 
 CHANNEL_YAML = """\

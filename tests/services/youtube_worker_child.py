@@ -13,8 +13,8 @@ import uuid
 
 from pgqueuer import RetryRequested
 
-from app.database import dispose_engine, init_engine
-from app.services.item_jobs import run_item_job
+from app.core.database import dispose_engine, init_engine
+from app.pipeline.jobs import run_item_job
 
 
 async def main(item_id: uuid.UUID) -> None:

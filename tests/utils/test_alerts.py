@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.database import session_scope
+from app.alerts import service as alerts
+from app.alerts.service import Alerter, make_alert, send_alert
+from app.core.database import session_scope
+from app.core.logging import configure_logging
 from app.models import AlertDelivery
-from app.utils import alerts
-from app.utils.alerts import Alerter, make_alert, send_alert
-from app.utils.logging import configure_logging
 from tests.fakes.discord import fake_discord
 from tests.fakes.server import free_port
 

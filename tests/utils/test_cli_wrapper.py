@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from app.utils import cli_wrapper
-from app.utils.cli_wrapper import (
+from app.core import cli_wrapper
+from app.core.cli_wrapper import (
     SCRIPTS_DIR,
     CLIScriptError,
     CLIScriptOutputError,

@@ -14,17 +14,16 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import Settings
-from app.models import Channel, ChannelCredential
-from app.services.credentials import (
+from app.channels.credentials import (
     credential_status,
     get_credential,
     mark_needs_reauth,
     reencrypt_all,
     set_credential,
 )
-from app.utils import encryption
-from app.utils.encryption import (
+from app.core import encryption
+from app.core.config import Settings
+from app.core.encryption import (
     DEV_KEY_FILENAME,
     EncryptionConfigError,
     SecretBox,
@@ -33,7 +32,8 @@ from app.utils.encryption import (
     configured_keys,
     generate_key,
 )
-from app.utils.logging import redact_text
+from app.core.logging import redact_text
+from app.models import Channel, ChannelCredential
 
 SECRET = "sk_live_0123456789abcdefSECRET"
 
@@ -44,7 +44,7 @@ def use_keys(monkeypatch: pytest.MonkeyPatch, clear_settings_cache: None) -> Cal
 
     def apply(*keys: str) -> None:
         monkeypatch.setenv("FERNET_KEYS", ",".join(keys))
-        from app.config import get_settings
+        from app.core.config import get_settings
 
         get_settings.cache_clear()
 

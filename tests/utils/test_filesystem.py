@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from app.config import get_settings
-from app.utils import filesystem as fs
-from app.utils.filesystem import UnsafePathError, safe_join
+from app.core import filesystem as fs
+from app.core.config import get_settings
+from app.core.filesystem import UnsafePathError, safe_join
 
 TRAVERSALS = [
     "..",

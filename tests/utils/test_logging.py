@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import structlog
 
-from app.utils.logging import (
+from app.core.logging import (
     REDACTED,
     bind_context,
     configure_logging,

@@ -1,0 +1,23 @@
+"""What every ``vidgen`` command does first."""
+
+from __future__ import annotations
+
+import typer
+
+from app.core.config import get_settings
+from app.core.logging import configure_logging
+
+
+def setup_process(process: str) -> None:
+    """Settings checked (every problem listed, no values) and logging configured for ``process``."""
+    from pydantic import ValidationError
+
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # every invalid variable at once, never their values
+        from app.ops.preflight import format_table, settings_problems
+
+        typer.echo("❌ invalid settings (`vidgen check` lists everything):", err=True)
+        typer.echo(format_table(settings_problems(exc)), err=True)
+        raise typer.Exit(1) from None
+    configure_logging(settings.log_level, settings.log_format, process=process)

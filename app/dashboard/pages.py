@@ -1,0 +1,152 @@
+"""Dashboard pages: the board (and its live fragment), review, task detail, channels.
+
+Routes only read the query, call the view-model services and render; no queries here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from app.api.deps import get_app_settings
+from app.api.routes.artifacts import get_artifact_store
+from app.channels.service import list_channels
+from app.core.database import session_scope
+from app.core.errors import BadRequestError
+from app.dashboard.board import COLUMNS, BoardFilters, build_board
+from app.dashboard.common import DASHBOARD, authenticate, render
+from app.dashboard.detail import build_channels, build_task_page
+from app.dashboard.review import build_review
+from app.models import TaskStatus
+from app.review.queue import list_waiting
+
+router = APIRouter(prefix=DASHBOARD, include_in_schema=False)
+
+NOTICES = {
+    "approved": "Approved. It moves on to its next step.",
+    "rejected": "Rejected. The items you named are being made again.",
+    "retried": "Queued again: it resumes at its failed step.",
+    "cancelled": "Cancelled.",
+    "queue-empty": "Nothing else is waiting for review.",
+}
+
+
+def _filters(
+    channel: str | None, status: str | None, date_from: str | None, date_to: str | None
+) -> BoardFilters:
+    """Form values as filters; an empty field means "any"."""
+    try:
+        return BoardFilters(
+            channel=channel or None,
+            status=TaskStatus(status) if status else None,
+            date_from=date.fromisoformat(date_from) if date_from else None,
+            date_to=date.fromisoformat(date_to) if date_to else None,
+        )
+    except ValueError as exc:
+        raise BadRequestError(f"bad filter: {exc}", code="INVALID_FILTER") from None
+
+
+FilterQuery = Annotated[str | None, Query(max_length=64)]
+
+
+@router.get("", response_class=HTMLResponse)
+async def board_page(
+    request: Request,
+    channel: FilterQuery = None,
+    status: FilterQuery = None,
+    date_from: FilterQuery = None,
+    date_to: FilterQuery = None,
+    notice: FilterQuery = None,
+) -> HTMLResponse:
+    viewer = authenticate(request)
+    filters = _filters(channel, status, date_from, date_to)
+    async with session_scope() as session:
+        board = await build_board(session, filters)
+        channels = await list_channels(session)
+    return render(
+        request,
+        "board.html",
+        {
+            "board": board,
+            "filters": filters,
+            "channels": channels,
+            "statuses": [s.value for s in TaskStatus],
+            "columns": COLUMNS,
+            "notice": NOTICES.get(notice or ""),
+            "page": "board",
+        },
+        viewer=viewer,
+    )
+
+
+@router.get("/board/cards", response_class=HTMLResponse)
+async def board_fragment(
+    request: Request,
+    channel: FilterQuery = None,
+    status: FilterQuery = None,
+    date_from: FilterQuery = None,
+    date_to: FilterQuery = None,
+) -> HTMLResponse:
+    """The board's lanes alone: what the page's script polls to update without reloading."""
+    viewer = authenticate(request)
+    async with session_scope() as session:
+        board = await build_board(session, _filters(channel, status, date_from, date_to))
+    return render(request, "_board_lanes.html", {"board": board}, viewer=viewer)
+
+
+@router.get("/review", response_class=HTMLResponse)
+async def review_queue_head(request: Request) -> RedirectResponse:
+    """Open the longest-waiting task, or the board when nothing waits."""
+    authenticate(request)
+    async with session_scope() as session:
+        page = await list_waiting(session, limit=1)
+    if page.entries:
+        return RedirectResponse(f"{DASHBOARD}/review/{page.entries[0].task_id}", status_code=303)
+    return RedirectResponse(f"{DASHBOARD}?notice=queue-empty", status_code=303)
+
+
+@router.get("/review/{task_id}", response_class=HTMLResponse)
+async def review_page(
+    request: Request, task_id: uuid.UUID, notice: FilterQuery = None
+) -> HTMLResponse:
+    viewer = authenticate(request)
+    async with session_scope() as session:
+        view = await build_review(session, task_id=task_id, store=get_artifact_store(request))
+    return render(
+        request,
+        "review.html",
+        {"view": view, "notice": NOTICES.get(notice or ""), "form": {}, "page": "review"},
+        viewer=viewer,
+    )
+
+
+@router.get("/tasks/{task_id}", response_class=HTMLResponse)
+async def task_page(
+    request: Request, task_id: uuid.UUID, notice: FilterQuery = None
+) -> HTMLResponse:
+    viewer = authenticate(request)
+    async with session_scope() as session:
+        view = await build_task_page(session, task_id=task_id)
+    return render(
+        request,
+        "task.html",
+        {"view": view, "notice": NOTICES.get(notice or ""), "page": "board"},
+        viewer=viewer,
+    )
+
+
+@router.get("/channels", response_class=HTMLResponse)
+async def channels_page(request: Request) -> HTMLResponse:
+    viewer = authenticate(request)
+    async with session_scope() as session:
+        views, resets_at = await build_channels(session, get_app_settings(request))
+    return render(
+        request,
+        "channels.html",
+        {"channels": views, "resets_at": resets_at, "page": "channels"},
+        viewer=viewer,
+    )

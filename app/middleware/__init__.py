@@ -1,1 +1,0 @@
-"""ASGI middleware that guards every request before any route sees it."""

@@ -1,0 +1,110 @@
+"""What each step's items are, and the exact script invocation each one runs.
+
+Items are derived from the task's plan and its channel's config, deterministically, so a re-run of
+a step produces the same item keys and finds the ones already done. An item's ``inputs`` hold
+everything needed to run it (script, plain arguments, input and output artifact keys, which
+credentials to pass), so the worker that runs it needs nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.channels.sync import get_channel_config
+from app.models import Channel, PipelineStep, Task
+from app.planning.plan import PlanScene, ProductionPlan
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    key: str
+    pool: str
+    inputs: dict[str, Any]
+    scene_number: int | None = None
+    after: tuple[str, ...] = field(default_factory=tuple)
+
+
+def gates_for(channel: Channel) -> frozenset[PipelineStep]:
+    return frozenset(get_channel_config(channel).review_gates)
+
+
+def pool_for_item(inputs: dict[str, Any]) -> str:
+    return str(inputs["pool"])
+
+
+def task_prefix(task: Task) -> str:
+    """The artifact-key prefix of a task (a workspace-relative path, also usable as a bucket key)."""
+    return f"channels/{task.channel_id}/projects/{task.id}"
+
+
+def asset_key(task: Task, name: str) -> str:
+    return f"{task_prefix(task)}/assets/{name}.png"
+
+
+def composite_key(task: Task, number: int) -> str:
+    return f"{task_prefix(task)}/composites/scene-{number:02d}.png"
+
+
+def clip_key(task: Task, number: int) -> str:
+    return f"{task_prefix(task)}/videos/scene-{number:02d}.mp4"
+
+
+def narration_key(task: Task, number: int) -> str:
+    return f"{task_prefix(task)}/audio/scene-{number:02d}.wav"
+
+
+def sfx_key(task: Task, number: int) -> str:
+    return f"{task_prefix(task)}/sfx/scene-{number:02d}.wav"
+
+
+def segment_key(task: Task, number: int) -> str:
+    return f"{task_prefix(task)}/segments/scene-{number:02d}.mp4"
+
+
+def final_key(task: Task) -> str:
+    return f"{task_prefix(task)}/final/video.mp4"
+
+
+def scene_item(number: int) -> str:
+    return f"scene-{number:02d}"
+
+
+KEY_REF = "key:"  # a string in a JSON argument that names an artifact key
+
+
+def script_inputs(
+    pool: str,
+    script: str,
+    *,
+    args: list[str],
+    in_files: list[tuple[str, str]] | None = None,
+    out_files: list[tuple[str, str]] | None = None,
+    json_files: dict[str, dict[str, Any]] | None = None,
+    credentials: list[str] | None = None,
+    timeout_s: float = 900,
+    service: str | None = None,
+    unit_label: str | None = None,
+    units: float = 1,
+) -> dict[str, Any]:
+    return {
+        "pool": pool,
+        "kind": "script",
+        "script": script,
+        "args": args,
+        "in_files": [list(p) for p in in_files or []],
+        "out_files": [list(p) for p in out_files or []],
+        "json_files": json_files or {},
+        "credentials": credentials or [],
+        "timeout_s": timeout_s,
+        "service": service or pool,
+        "unit_label": unit_label,
+        "units": units,
+    }
+
+
+def scene_image_key(task: Task, plan: ProductionPlan, scene: PlanScene) -> str:
+    """The still a scene's clip starts from: its composite, or its one image for ``single``."""
+    if scene.layout == "single":
+        return asset_key(task, scene.images[0])
+    return composite_key(task, scene.number)

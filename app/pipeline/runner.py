@@ -1,0 +1,267 @@
+"""Runs one item: resolves its artifact keys to files, passes the channel's secrets, calls a script.
+
+Nothing here holds a database transaction while work runs; the two short reads (task brief,
+credentials) finish before the script starts. Scripts work on local files: the item's inputs
+(only those) are fetched from the artifact store into this worker's cache first, and its outputs
+are uploaded and verified before the item may be recorded done, so any worker can take the next
+item (with the local store, the cache *is* the shared workspace and both are no-ops).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from app.artifacts.configured import get_artifact_store
+from app.artifacts.store import ArtifactMissingError, ArtifactStore, ArtifactStoreError
+from app.core.cli_wrapper import CLIScriptError, run_cli_script
+from app.core.database import session_scope
+from app.core.filesystem import UnsafePathError, safe_join, workspace_root
+from app.models import Channel, PipelineStep, Task
+from app.pipeline.items import KEY_REF
+from app.pipeline.outcome import ItemFailedError, ItemOutcome, RemoteIdsCallback, credential_env
+from app.planning.plan_errors import PlanValidationError
+from app.planning.service import make_plan
+from app.review.rejection import replan_notes
+
+BENCH_FAKE_ENV = "VIDGEN_BENCH_FAKE_LATENCIES"
+
+
+async def _bench_fake(inputs: dict[str, Any]) -> ItemOutcome:
+    """Benchmarks only: stand in for a provider with a fixed latency per pool, touching no files.
+
+    ``VIDGEN_BENCH_FAKE_LATENCIES="kling=3,elevenlabs=0.5,gemini=1,*=0"`` measures scheduling
+    (queue, dispatch, concurrency limits) without FFmpeg's CPU cost; never set in production.
+    """
+    latencies = dict(
+        part.split("=", 1) for part in os.environ[BENCH_FAKE_ENV].split(",") if "=" in part
+    )
+    pool = str(inputs["pool"])
+    await asyncio.sleep(float(latencies.get(pool, latencies.get("*", "0"))))
+    out_keys = {flag.lstrip("-"): key for flag, key in inputs["out_files"]}
+    outcome = ItemOutcome(output_keys=out_keys, result={"bench": True}, service=pool)
+    if inputs.get("final"):
+        outcome.final_video_key = out_keys.get("output")
+    return outcome
+
+
+def _fetch_input(store: ArtifactStore, key: str) -> Path:
+    try:
+        return store.fetch(key)
+    except ArtifactStoreError as exc:
+        raise ItemFailedError("ARTIFACT_STORE_FAILED", str(exc), retryable=True) from None
+
+
+def _resolve_ref(store: ArtifactStore, key: str) -> str:
+    """A key in a JSON argument: from the store, else a file shipped in the workspace itself
+    (branding media a channel config names by workspace-relative path)."""
+    try:
+        return str(_fetch_input(store, key))
+    except ArtifactMissingError:
+        pass
+    try:
+        shipped = safe_join(workspace_root(), *key.split("/"))
+    except UnsafePathError:
+        return str(store.local_path(key))
+    return str(shipped if shipped.is_file() else store.local_path(key))
+
+
+def _resolve_json(store: ArtifactStore, value: Any) -> Any:
+    """Blocks (fetches): call it in a thread."""
+    if isinstance(value, str) and value.startswith(KEY_REF):
+        return _resolve_ref(store, value[len(KEY_REF) :])
+    if isinstance(value, dict):
+        return {k: _resolve_json(store, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_json(store, v) for v in value]
+    return value
+
+
+async def store_outputs(store: ArtifactStore, keys: list[str]) -> None:
+    """Upload what the script wrote and verify it (size, SHA-256) before the item is recorded
+    done; a failed upload is retryable (the next attempt re-runs the item)."""
+    if store.is_shared_disk:
+        return
+    for key in keys:
+        try:
+            await asyncio.to_thread(store.put, key)
+        except ArtifactStoreError as exc:
+            raise ItemFailedError("ARTIFACT_UPLOAD_FAILED", str(exc), retryable=True) from None
+
+
+async def _run_script(
+    channel_id: uuid.UUID,
+    inputs: dict[str, Any],
+    remote_ids: dict[str, Any],
+    on_remote_ids: RemoteIdsCallback,
+) -> ItemOutcome:
+    args: list[str] = list(inputs["args"])
+    store = get_artifact_store()
+    for flag, key in inputs["in_files"]:
+        try:
+            path = await asyncio.to_thread(_fetch_input, store, key)
+        except ArtifactMissingError:
+            raise ItemFailedError(
+                "INPUT_MISSING", f"input {key} for {flag} does not exist", retryable=False
+            ) from None
+        args += [flag, str(path)]
+    out_keys: dict[str, str] = {}
+    for flag, key in inputs["out_files"]:
+        path = store.local_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        args += [flag, str(path)]
+        out_keys[flag.lstrip("-")] = key
+    for flag, key in inputs.get("dir_args", []):
+        directory = store.local_path(key)
+        directory.mkdir(parents=True, exist_ok=True)
+        args += [flag, str(directory)]
+    if remote_ids.get("kling_task_id"):
+        args += ["--resume-task-id", str(remote_ids["kling_task_id"])]
+    env = await credential_env(channel_id, list(inputs.get("credentials", [])))
+
+    async def on_event(event: dict[str, Any]) -> None:
+        if event.get("event") == "remote_task" and event.get("task_id"):
+            await on_remote_ids({"kling_task_id": str(event["task_id"])})
+
+    with tempfile.TemporaryDirectory(prefix="vidgen-item-") as tmp:
+        for flag, payload in inputs.get("json_files", {}).items():
+            path = Path(tmp) / f"{flag.strip('-')}.json"
+            resolved = await asyncio.to_thread(_resolve_json, store, payload)
+            path.write_text(json.dumps(resolved))
+            args += [flag, str(path)]
+        try:
+            result = await run_cli_script(
+                inputs["script"],
+                args,
+                timeout=float(inputs["timeout_s"]),
+                env=env,
+                on_event=on_event,
+            )
+        except CLIScriptError as exc:
+            code = "SCRIPT_TIMEOUT" if "timed out" in exc.message else "SCRIPT_FAILED"
+            raise ItemFailedError(
+                code, f"{inputs['script']}: {exc.message}", retryable=exc.retryable
+            ) from None
+    for _flag, key in inputs["out_files"]:
+        path = store.local_path(key)
+        if not path.is_file() or path.stat().st_size == 0:
+            raise ItemFailedError(
+                "OUTPUT_MISSING",
+                f"{inputs['script']} reported success but wrote no {key}",
+                retryable=True,
+            )
+    await store_outputs(store, list(out_keys.values()))
+    return ItemOutcome(
+        output_keys=out_keys,
+        result={k: v for k, v in result.raw.items() if k not in ("outputs",)},
+        remote_ids=dict(result.remote_ids),
+        cost_usd=float(result.cost_usd or 0.0),
+        service=str(inputs.get("service") or result.provider or "offline"),
+        model=result.model,
+        units=float(inputs.get("units") or 0),
+        unit_label=inputs.get("unit_label"),
+    )
+
+
+async def _run_plan(task_id: uuid.UUID, inputs: dict[str, Any]) -> ItemOutcome:
+    async with session_scope() as session:
+        task = await session.get(Task, task_id)
+        channel = await session.get(Channel, task.channel_id) if task else None
+        if task is None or channel is None:
+            raise ItemFailedError("TASK_MISSING", "the task no longer exists", retryable=False)
+        title, topic, direction, plan = task.title, task.topic, task.story_direction, task.plan
+        notes = await replan_notes(session, task_id)
+    try:
+        made = await make_plan(
+            channel=channel,
+            title=title,
+            topic=topic,
+            story_direction=direction,
+            plan=plan,
+            notes=notes,
+        )
+    except PlanValidationError as exc:
+        raise ItemFailedError("PLAN_INVALID", str(exc), retryable=False) from None
+    return ItemOutcome(
+        plan=made.plan,
+        result={"source": made.source, "scenes": len(made.plan["scenes"])},
+        cost_usd=made.cost_usd,
+        service=made.source,
+        model=made.model,
+        units=1 if made.cost_usd else 0,
+        unit_label="call",
+    )
+
+
+async def _publish(
+    task_id: uuid.UUID,
+    channel_id: uuid.UUID,
+    inputs: dict[str, Any],
+    remote_ids: dict[str, Any],
+    on_remote_ids: RemoteIdsCallback,
+) -> ItemOutcome:
+    """YouTube when the channel is authorised and the OAuth client configured, else offline:
+    copy the final video to ``published/<task>.mp4`` in the store (the demo needs no Google
+    account)."""
+    if os.environ.get(BENCH_FAKE_ENV):
+        return ItemOutcome(result={"bench": True})
+    from app.youtube import uploader as youtube_uploader
+
+    if await youtube_uploader.youtube_publishing_enabled(channel_id):
+        return await youtube_uploader.publish_to_youtube(
+            task_id=task_id,
+            channel_id=channel_id,
+            inputs=inputs,
+            remote_ids=remote_ids,
+            on_remote_ids=on_remote_ids,
+        )
+    store = get_artifact_store()
+    try:
+        source = await asyncio.to_thread(_fetch_input, store, inputs["final_key"])
+    except ArtifactMissingError:
+        raise ItemFailedError(
+            "INPUT_MISSING", f"final video {inputs['final_key']} does not exist", retryable=False
+        ) from None
+    published_key = f"published/{task_id}.mp4"
+    target = store.local_path(published_key)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".mp4.part")
+    await asyncio.to_thread(shutil.copyfile, source, partial)
+    os.replace(partial, target)
+    await store_outputs(store, [published_key])
+    return ItemOutcome(
+        output_keys={"published": published_key}, result={"published": published_key}
+    )
+
+
+async def execute_item(
+    *,
+    task_id: uuid.UUID,
+    channel_id: uuid.UUID,
+    step: PipelineStep,
+    item_key: str,
+    inputs: dict[str, Any],
+    remote_ids: dict[str, Any],
+    on_remote_ids: RemoteIdsCallback,
+) -> ItemOutcome:
+    kind = inputs.get("kind")
+    if os.environ.get(BENCH_FAKE_ENV) and kind == "script":
+        return await _bench_fake(inputs)
+    if kind == "script":
+        outcome = await _run_script(channel_id, inputs, remote_ids, on_remote_ids)
+        if inputs.get("final"):
+            outcome.final_video_key = outcome.output_keys.get("output")
+        return outcome
+    if kind == "plan":
+        return await _run_plan(task_id, inputs)
+    if kind == "publish":
+        return await _publish(task_id, channel_id, inputs, remote_ids, on_remote_ids)
+    raise ItemFailedError(
+        "ITEM_INVALID", f"{step.value} item {item_key} has unknown kind {kind!r}", retryable=False
+    )

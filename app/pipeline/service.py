@@ -1,0 +1,258 @@
+"""Task queries and creation for the API: filters, cursor pagination, the detail view."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
+
+from app.channels.service import get_channel
+from app.core.errors import BadRequestError, ConflictError, NotFoundError
+from app.core.time import utc_now
+from app.models import (
+    ItemStatus,
+    PipelineStep,
+    Task,
+    TaskItem,
+    TaskStatus,
+    TaskStep,
+    VideoCost,
+)
+from app.ops.audit import record_audit
+from app.pipeline.queue import notify_dispatcher
+from app.pipeline.schemas import TaskCreate, TaskTotals
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+PLAN_SOURCE_API = "api"
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    items: list[Task]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class TaskDetail:
+    task: Task
+    steps: list[TaskStep]
+    items: list[TaskItem]
+    costs: list[VideoCost]
+    totals: TaskTotals
+
+
+async def create_task(session: AsyncSession, *, data: TaskCreate, actor: str) -> Task:
+    """Create a task (queued, or a draft with ``queue=False``) and audit it in the same transaction.
+
+    A hand-written plan is stored as given and marked ``plan_source='api'`` so the plan step uses it
+    instead of planning again.
+    """
+    channel_ref = data.channel_id if data.channel_id is not None else data.channel_slug
+    assert channel_ref is not None  # TaskCreate requires exactly one of them
+    channel = await get_channel(session, channel_ref=channel_ref)
+    if data.queue and not channel.active:
+        raise ConflictError(
+            f"channel '{channel.slug}' is inactive: create the task with queue=false (a draft) "
+            "or activate the channel",
+            code="CHANNEL_INACTIVE",
+            details={"channel": channel.slug},
+        )
+    now = utc_now()
+    task = Task(
+        channel_id=channel.id,
+        status=TaskStatus.QUEUED if data.queue else TaskStatus.DRAFT,
+        step=PipelineStep.PLAN,
+        priority=data.priority,
+        title=data.title,
+        topic=data.topic,
+        story_direction=data.story_direction,
+        plan=data.plan.model_dump(mode="json") if data.plan is not None else None,
+        plan_source=PLAN_SOURCE_API if data.plan is not None else None,
+        queued_at=now if data.queue else None,
+    )
+    session.add(task)
+    await session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="task.created",
+        entity_type="task",
+        entity_id=str(task.id),
+        task_id=task.id,
+        channel_id=channel.id,
+        details={
+            "status": str(task.status),
+            "has_plan": data.plan is not None,
+            "title": task.title,
+        },
+    )
+    if task.status == TaskStatus.QUEUED:
+        await notify_dispatcher(session, "task.queued")
+    return task
+
+
+def _utc_clamped(value: datetime, *, plus: timedelta = timedelta()) -> datetime:
+    """``value + plus`` in UTC (naive means UTC), clamped to what ``datetime`` can hold.
+
+    ``9999-12-31`` as an end date, or year 1 with a positive offset, would overflow; clamping
+    keeps the filter's meaning (everything up to the end of time) instead of failing the request.
+    """
+    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    try:
+        return (aware + plus).astimezone(UTC)
+    except OverflowError:
+        edge = datetime.max if value.year > 1 else datetime.min
+        return edge.replace(tzinfo=UTC)
+
+
+def created_at_bounds(
+    date_from: date | datetime | None, date_to: date | datetime | None
+) -> tuple[datetime | None, datetime | None]:
+    """(inclusive lower, exclusive upper) bounds on ``created_at``.
+
+    A plain date covers its whole UTC day at either end; a datetime is exact (``date_to`` included);
+    a datetime without an offset is read as UTC.
+    """
+    lower = upper = None
+    if isinstance(date_from, datetime):
+        lower = _utc_clamped(date_from)
+    elif date_from is not None:
+        lower = datetime.combine(date_from, time(), tzinfo=UTC)
+    if isinstance(date_to, datetime):
+        upper = _utc_clamped(date_to, plus=timedelta(microseconds=1))  # PostgreSQL keeps µs
+    elif date_to is not None:
+        upper = _utc_clamped(datetime.combine(date_to, time()), plus=timedelta(days=1))
+    if lower is not None and upper is not None and lower >= upper:
+        raise BadRequestError(
+            "date_from must not be after date_to",
+            code="INVALID_DATE_RANGE",
+            details={"date_from": str(date_from), "date_to": str(date_to)},
+        )
+    return lower, upper
+
+
+def encode_cursor(task: Task) -> str:
+    raw = json.dumps([task.created_at.isoformat(), str(task.id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The (created_at, id) a cursor points after; a malformed cursor is the client's error."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at_text, id_text = json.loads(raw)
+        created_at = datetime.fromisoformat(created_at_text)
+        if created_at.tzinfo is None:
+            raise ValueError("cursor time has no offset")
+        return created_at, uuid.UUID(id_text)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise BadRequestError(
+            "invalid cursor: pass back the next_cursor of a previous page unchanged",
+            code="INVALID_CURSOR",
+        ) from exc
+
+
+async def list_tasks(
+    session: AsyncSession,
+    *,
+    statuses: Sequence[TaskStatus] = (),
+    channel_ref: str | None = None,
+    date_from: date | datetime | None = None,
+    date_to: date | datetime | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_PAGE_SIZE,
+) -> TaskPage:
+    """Newest first, keyset-paginated on (created_at, id): stable while new tasks arrive."""
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise BadRequestError(f"limit must be between 1 and {MAX_PAGE_SIZE}", code="INVALID_LIMIT")
+    # No list shows the plan, the one large column (a JSON document per task, parsed on every
+    # row for nothing): left out. Reading it from a listed task raises instead of loading it.
+    query = (
+        select(Task)
+        .options(defer(Task.plan, raiseload=True))
+        .order_by(Task.created_at.desc(), Task.id.desc())
+        .limit(limit + 1)
+    )
+    if statuses:
+        query = query.where(Task.status.in_(list(statuses)))
+    if channel_ref is not None:
+        channel = await get_channel(session, channel_ref=channel_ref)
+        query = query.where(Task.channel_id == channel.id)
+    lower, upper = created_at_bounds(date_from, date_to)
+    if lower is not None:
+        query = query.where(Task.created_at >= lower)
+    if upper is not None:
+        query = query.where(Task.created_at < upper)
+    if cursor:
+        after_created_at, after_id = decode_cursor(cursor)
+        query = query.where(tuple_(Task.created_at, Task.id) < tuple_(after_created_at, after_id))
+    rows = list((await session.scalars(query)).all())
+    has_more = len(rows) > limit
+    items = rows[:limit]
+    return TaskPage(items=items, next_cursor=encode_cursor(items[-1]) if has_more else None)
+
+
+async def get_task(session: AsyncSession, *, task_id: uuid.UUID) -> Task:
+    task = await session.get(Task, task_id)
+    if task is None:
+        raise NotFoundError(
+            f"no task {task_id}", code="TASK_NOT_FOUND", details={"task_id": str(task_id)}
+        )
+    return task
+
+
+async def get_task_detail(session: AsyncSession, *, task_id: uuid.UUID) -> TaskDetail:
+    """The task with its steps (pipeline order), items, cost ledger rows and totals."""
+    task = await get_task(session, task_id=task_id)
+    steps = (
+        await session.scalars(
+            select(TaskStep).where(TaskStep.task_id == task_id).order_by(TaskStep.step)
+        )
+    ).all()
+    items = (
+        await session.scalars(
+            select(TaskItem)
+            .where(TaskItem.task_id == task_id)
+            .order_by(TaskItem.step, TaskItem.scene_number.nulls_first(), TaskItem.item_key)
+        )
+    ).all()
+    costs = (
+        await session.scalars(
+            select(VideoCost)
+            .where(VideoCost.task_id == task_id)
+            .order_by(VideoCost.created_at, VideoCost.id)
+        )
+    ).all()
+    return TaskDetail(
+        task=task,
+        steps=list(steps),
+        items=list(items),
+        costs=list(costs),
+        totals=_totals(list(costs), list(items)),
+    )
+
+
+def _totals(costs: list[VideoCost], items: list[TaskItem]) -> TaskTotals:
+    by_step: dict[str, Decimal] = {}
+    by_service: dict[str, Decimal] = {}
+    for cost in costs:
+        by_step[str(cost.step)] = by_step.get(str(cost.step), Decimal(0)) + cost.cost_usd
+        by_service[cost.service] = by_service.get(cost.service, Decimal(0)) + cost.cost_usd
+    return TaskTotals(
+        cost_usd=sum((cost.cost_usd for cost in costs), Decimal(0)),
+        cost_by_step=by_step,
+        cost_by_service=by_service,
+        paid_calls=len(costs),
+        items_total=len(items),
+        items_completed=sum(1 for item in items if item.status == ItemStatus.COMPLETED),
+    )

@@ -1,0 +1,383 @@
+"""Each step's items, derived from the task's plan and its channel's config.
+
+Deterministic, so a re-run of a step produces the same item keys and finds the ones already
+done. The vocabulary they are built from (keys, ``script_inputs``) is in ``items``. The assembly step
+has one segment item per scene (fanned out to any free worker), then the final concatenation,
+which waits for every segment (``after``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from app.channels.config import ChannelConfig
+from app.channels.sync import get_channel_config
+from app.models import Channel, PipelineStep, Task
+from app.pipeline.items import (
+    KEY_REF,
+    ItemSpec,
+    asset_key,
+    clip_key,
+    composite_key,
+    final_key,
+    narration_key,
+    scene_image_key,
+    scene_item,
+    script_inputs,
+    segment_key,
+    sfx_key,
+)
+from app.planning.plan import ProductionPlan
+
+
+def _plan_items(task: Task, config: ChannelConfig) -> list[ItemSpec]:
+    planner = config.providers.planner
+    inputs: dict[str, Any] = {
+        "pool": "planner",
+        "kind": "plan",
+        "provider": planner.provider,
+        "aspect_ratio": config.frame.aspect_ratio,
+    }
+    if planner.provider == "gemini":
+        inputs["cost_usd"] = str(planner.gemini.cost_per_call_usd)  # read by cost_estimate
+    return [ItemSpec(key="plan", pool="planner", inputs=inputs)]
+
+
+def _asset_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> list[ItemSpec]:
+    image = config.providers.image
+    specs = []
+    for asset in plan.asset_order():
+        args = ["--prompt", asset.prompt, "--provider", image.provider, "--kind", asset.kind]
+        aspect = config.frame.aspect_ratio if asset.kind == "environment" else "1:1"
+        args += ["--aspect-ratio", aspect]
+        if image.provider == "gemini":
+            args += [
+                "--model",
+                image.gemini.model,
+                "--image-size",
+                image.gemini.image_size if image.gemini.image_size != "4K" else "2K",
+                "--cost-usd",
+                str(image.gemini.cost_per_image_usd),
+            ]
+        elif asset.kind == "environment":
+            args += ["--size", config.frame.size]
+        pool = "gemini" if image.provider == "gemini" else "local_image"
+        specs.append(
+            ItemSpec(
+                key=asset.name,
+                pool=pool,
+                inputs=script_inputs(
+                    pool,
+                    "generate_asset.py",
+                    args=args,
+                    in_files=[
+                        ("--reference-image", asset_key(task, ref)) for ref in asset.references
+                    ],
+                    out_files=[("--output", asset_key(task, asset.name))],
+                    credentials=["gemini"] if image.provider == "gemini" else [],
+                    timeout_s=600,
+                    unit_label="image",
+                ),
+                after=tuple(asset.references),
+            )
+        )
+    return specs
+
+
+def _composite_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> list[ItemSpec]:
+    specs = []
+    for scene in plan.scenes:
+        if scene.layout == "single":
+            continue
+        out = [("--output", composite_key(task, scene.number))]
+        if scene.layout == "composite":
+            character, environment = plan.composite_pair(scene)
+            inputs = script_inputs(
+                "composite",
+                "create_composite.py",
+                args=["--size", config.frame.size],
+                in_files=[
+                    ("--character", asset_key(task, character.name)),
+                    ("--environment", asset_key(task, environment.name)),
+                ],
+                out_files=out,
+                timeout_s=300,
+            )
+        else:
+            orientation = "vertical" if config.frame.aspect_ratio == "16:9" else "horizontal"
+            inputs = script_inputs(
+                "composite",
+                "create_split_screen.py",
+                args=["--size", config.frame.size, "--orientation", orientation],
+                in_files=[
+                    ("--first", asset_key(task, scene.images[0])),
+                    ("--second", asset_key(task, scene.images[1])),
+                ],
+                out_files=out,
+                timeout_s=300,
+            )
+        specs.append(
+            ItemSpec(
+                key=scene_item(scene.number),
+                pool="composite",
+                inputs=inputs,
+                scene_number=scene.number,
+            )
+        )
+    return specs
+
+
+def _video_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> list[ItemSpec]:
+    video = config.providers.video
+    specs = []
+    for scene in plan.scenes:
+        args = [
+            "--prompt",
+            scene.motion_prompt,
+            "--provider",
+            video.provider,
+            "--size",
+            config.frame.size,
+        ]
+        if video.provider == "kling":
+            kling = video.kling
+            duration = 10 if scene.duration_s > 5 else 5
+            args += [
+                "--duration",
+                str(duration),
+                "--model",
+                kling.model,
+                "--cost-usd",
+                str(kling.cost_per_second_usd * duration),
+                "--max-wait",
+                str(kling.timeout_s),
+            ]
+            units, timeout = float(duration), kling.timeout_s + 300
+        else:
+            args += ["--duration", f"{scene.duration_s:g}"]
+            units, timeout = scene.duration_s, 900
+        specs.append(
+            ItemSpec(
+                key=scene_item(scene.number),
+                pool=video.provider,
+                scene_number=scene.number,
+                inputs=script_inputs(
+                    video.provider,
+                    "generate_video.py",
+                    args=args,
+                    in_files=[("--image", scene_image_key(task, plan, scene))],
+                    out_files=[("--output", clip_key(task, scene.number))],
+                    credentials=["kie"] if video.provider == "kling" else [],
+                    timeout_s=timeout,
+                    unit_label="second",
+                    units=units,
+                ),
+            )
+        )
+    return specs
+
+
+def _narration_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> list[ItemSpec]:
+    voice = config.providers.voice
+    specs = []
+    for scene in plan.scenes:
+        args = ["--text", scene.narration, "--provider", voice.provider]
+        if voice.provider == "elevenlabs":
+            v = voice.elevenlabs
+            args += [
+                "--voice-id",
+                v.voice_id,
+                "--model-id",
+                v.model_id,
+                "--stability",
+                str(v.stability),
+                "--similarity-boost",
+                str(v.similarity_boost),
+                "--style",
+                str(v.style),
+                "--speed",
+                str(v.speed),
+                "--output-format",
+                v.output_format,
+                "--cost-per-1k-chars",
+                str(v.cost_per_1k_chars_usd),
+            ]
+        else:
+            e = voice.espeak
+            args += ["--voice", e.voice, "--rate", str(e.rate), "--pitch", str(e.pitch)]
+        specs.append(
+            ItemSpec(
+                key=scene_item(scene.number),
+                pool=voice.provider,
+                scene_number=scene.number,
+                inputs=script_inputs(
+                    voice.provider,
+                    "generate_audio.py",
+                    args=args,
+                    out_files=[("--output", narration_key(task, scene.number))],
+                    credentials=["elevenlabs"] if voice.provider == "elevenlabs" else [],
+                    timeout_s=300,
+                    unit_label="character",
+                    units=len(scene.narration),
+                ),
+            )
+        )
+    return specs
+
+
+def _sfx_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> list[ItemSpec]:
+    sfx = config.providers.sfx
+    specs = []
+    for scene in plan.scenes:
+        args = ["--text", scene.sfx_prompt, "--provider", sfx.provider]
+        duration = min(max(scene.duration_s, 0.5), 30.0)
+        args += ["--duration", f"{duration:g}"]
+        if sfx.provider == "elevenlabs":
+            s = sfx.elevenlabs
+            args += [
+                "--prompt-influence",
+                str(s.prompt_influence),
+                "--cost-usd",
+                str(s.cost_per_call_usd),
+            ]
+        specs.append(
+            ItemSpec(
+                key=scene_item(scene.number),
+                pool=sfx.provider,
+                scene_number=scene.number,
+                inputs=script_inputs(
+                    sfx.provider,
+                    "generate_sound_effects.py",
+                    args=args,
+                    out_files=[("--output", sfx_key(task, scene.number))],
+                    credentials=["elevenlabs"] if sfx.provider == "elevenlabs" else [],
+                    timeout_s=300,
+                    unit_label="generation",
+                ),
+            )
+        )
+    return specs
+
+
+def _assembly_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> list[ItemSpec]:
+    return assembly_specs(task, plan, config)
+
+
+def _upload_items(task: Task, config: ChannelConfig) -> list[ItemSpec]:
+    inputs = {"pool": "upload", "kind": "publish", "final_key": final_key(task)}
+    return [ItemSpec(key="upload", pool="upload", inputs=inputs)]
+
+
+def build_item_specs(*, task: Task, channel: Channel, step: PipelineStep) -> list[ItemSpec]:
+    config = get_channel_config(channel)
+    if step == PipelineStep.PLAN:
+        return _plan_items(task, config)
+    if step == PipelineStep.UPLOAD:
+        return _upload_items(task, config)
+    if task.plan is None:
+        raise ValueError(f"task {task.id} has no plan at step {step.value}")
+    plan = ProductionPlan.model_validate(task.plan)
+    builders = {
+        PipelineStep.ASSETS: _asset_items,
+        PipelineStep.COMPOSITES: _composite_items,
+        PipelineStep.VIDEOS: _video_items,
+        PipelineStep.NARRATION: _narration_items,
+        PipelineStep.SOUND_EFFECTS: _sfx_items,
+        PipelineStep.ASSEMBLY: _assembly_items,
+    }
+    return builders[step](task, plan, config)
+
+
+FINAL_ITEM = "final"
+
+
+def _media_ref(path: str | None) -> str | None:
+    """Branding media are workspace-relative unless absolute."""
+    if path is None:
+        return None
+    return path if path.startswith("/") else f"{KEY_REF}{path}"
+
+
+def _caption_style(config: ChannelConfig) -> dict[str, Any]:
+    style = config.branding.captions.model_dump(mode="json")
+    style["position"] = {"middle": "center"}.get(style["position"], style["position"])
+    return style
+
+
+def _gain_db(volume: float) -> float:
+    """The channel gives music volume as a fraction; the script takes decibels."""
+    return -60.0 if volume <= 0.001 else round(20 * math.log10(volume), 2)
+
+
+def _scene_json(task: Task, config: ChannelConfig, number: int, narration: str) -> dict[str, Any]:
+    captions = config.branding.captions
+    scene: dict[str, Any] = {
+        "number": number,
+        "clip": f"{KEY_REF}{clip_key(task, number)}",
+        "narration": f"{KEY_REF}{narration_key(task, number)}",
+        "sfx": f"{KEY_REF}{sfx_key(task, number)}",
+        "narration_text": narration,
+        "size": config.frame.size,
+        "captions": _caption_style(config) if captions.enabled else None,
+    }
+    watermark = config.branding.watermark
+    if watermark is not None:
+        scene["watermark"] = {
+            **watermark.model_dump(mode="json"),
+            "path": _media_ref(watermark.path),
+        }
+    return scene
+
+
+def assembly_specs(task: Task, plan: ProductionPlan, config: ChannelConfig) -> list[ItemSpec]:
+    specs: list[ItemSpec] = []
+    for scene in plan.scenes:
+        specs.append(
+            ItemSpec(
+                key=scene_item(scene.number),
+                pool="segment",
+                scene_number=scene.number,
+                inputs=script_inputs(
+                    "segment",
+                    "assemble_video.py",
+                    args=[],
+                    json_files={
+                        "--scene": _scene_json(task, config, scene.number, scene.narration)
+                    },
+                    out_files=[("--output", segment_key(task, scene.number))],
+                    timeout_s=900,
+                ),
+            )
+        )
+    branding = config.branding
+    manifest: dict[str, Any] = {
+        "segments": [f"{KEY_REF}{segment_key(task, s.number)}" for s in plan.scenes],
+        "size": config.frame.size,
+        "intro": _media_ref(branding.intro),
+        "outro": _media_ref(branding.outro),
+        "music": (
+            {"path": _media_ref(branding.music.path), "gain_db": _gain_db(branding.music.volume)}
+            if branding.music
+            else None
+        ),
+    }
+    final = script_inputs(
+        "final",
+        "assemble_video.py",
+        args=[],
+        json_files={"--manifest": manifest},
+        out_files=[("--output", final_key(task))],
+        timeout_s=1800,
+    )
+    final["final"] = True
+    final["dir_args"] = [["--cache-dir", "cache/branding"]]
+    specs.append(
+        ItemSpec(
+            key=FINAL_ITEM,
+            pool="final",
+            inputs=final,
+            after=tuple(scene_item(s.number) for s in plan.scenes),
+        )
+    )
+    return specs

@@ -1,0 +1,191 @@
+"""What waits for a person: tasks at a review gate or held by a budget, oldest wait first.
+
+"Since when" is the audit row written when the task reached the gate (``review.waiting``) or was
+stopped by its budget (``budget.stopped``); a task put into review some other way (by hand, an
+old row) falls back to its last update.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote
+
+from sqlalchemy import ColumnElement, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
+
+from app.artifacts.service import artifact_path
+from app.channels.service import get_channel
+from app.core.errors import BadRequestError
+from app.models import (
+    AuditLog,
+    Channel,
+    ItemStatus,
+    StepStatus,
+    Task,
+    TaskItem,
+    TaskStatus,
+    TaskStep,
+)
+from app.review.redo import step_index
+from app.review.schemas import ArtifactLink, ReviewQueueEntry
+from app.spend.budget import BUDGET_HOLD
+
+WAITING_ACTIONS = ("review.waiting", "budget.stopped")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+ARTIFACTS_PATH = "/api/v1/tasks/{task_id}/artifacts/{path}"
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.~/-]*")  # what quote(path, safe="/") leaves as is
+
+
+@dataclass(frozen=True)
+class ReviewQueuePage:
+    entries: list[ReviewQueueEntry]
+    next_cursor: str | None
+
+
+def artifact_url(task: Task, key: str) -> str:
+    """The artifact's address on the artifacts route (``GET /tasks/{id}/artifacts/{path}``)."""
+    path = artifact_path(task, key)
+    # quote() is slow and a page has hundreds of links whose paths need no escaping
+    safe = _URL_SAFE.fullmatch(path) is not None
+    return ARTIFACTS_PATH.format(task_id=task.id, path=path if safe else quote(path, safe="/"))
+
+
+def _encode(since: datetime, task_id: uuid.UUID) -> str:
+    raw = json.dumps([since.isoformat(), str(task_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        since_text, id_text = json.loads(raw)
+        since = datetime.fromisoformat(since_text)
+        if since.tzinfo is None:
+            raise ValueError("cursor time has no offset")
+        return since, uuid.UUID(id_text)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise BadRequestError(
+            "invalid cursor: pass back the next_cursor of a previous page unchanged",
+            code="INVALID_CURSOR",
+        ) from exc
+
+
+def _waiting_since() -> ColumnElement[datetime]:
+    reached = (
+        select(func.max(AuditLog.created_at))
+        .where(AuditLog.task_id == Task.id, AuditLog.action.in_(WAITING_ACTIONS))
+        .correlate(Task)
+        .scalar_subquery()
+    )
+    return func.coalesce(reached, Task.updated_at)
+
+
+async def list_waiting(
+    session: AsyncSession,
+    *,
+    channel_ref: str | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> ReviewQueuePage:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadRequestError(f"limit must be between 1 and {MAX_LIMIT}", code="INVALID_LIMIT")
+    since = _waiting_since()
+    query = (
+        select(Task, Channel.slug, since.label("since"))
+        .options(defer(Task.plan, raiseload=True))  # a large JSON document no entry shows
+        .join(Channel, Channel.id == Task.channel_id)
+        .where(Task.status == TaskStatus.AWAITING_REVIEW)
+        .order_by(since, Task.id)
+        .limit(limit + 1)
+    )
+    if channel_ref is not None:
+        channel = await get_channel(session, channel_ref=channel_ref)
+        query = query.where(Task.channel_id == channel.id)
+    if cursor:
+        after_since, after_id = _decode(cursor)
+        query = query.where(tuple_(since, Task.id) > tuple_(after_since, after_id))
+    rows = (await session.execute(query)).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    tasks = [row[0] for row in rows]
+    held = await _budget_held(session, tasks)
+    artifacts = await _artifacts(session, tasks)
+    entries = [
+        ReviewQueueEntry(
+            task_id=task.id,
+            title=task.title,
+            channel_id=task.channel_id,
+            channel_slug=slug,
+            priority=task.priority,
+            gate=task.step,
+            kind="budget" if task.id in held else "review",
+            status_reason=task.status_reason,
+            waiting_since=waited,
+            artifacts=artifacts.get(task.id, []),
+        )
+        for task, slug, waited in rows
+    ]
+    next_cursor = _encode(rows[-1][2], tasks[-1].id) if has_more else None
+    return ReviewQueuePage(entries=entries, next_cursor=next_cursor)
+
+
+async def _budget_held(session: AsyncSession, tasks: list[Task]) -> set[uuid.UUID]:
+    if not tasks:
+        return set()
+    rows = await session.execute(
+        select(TaskStep.task_id, TaskStep.step).where(
+            TaskStep.task_id.in_([t.id for t in tasks]),
+            TaskStep.error_code == BUDGET_HOLD,
+            TaskStep.status != StepStatus.COMPLETED,
+        )
+    )
+    at_step = {task.id: task.step for task in tasks}
+    return {row[0] for row in rows if at_step.get(row[0]) == row[1]}
+
+
+async def _artifacts(
+    session: AsyncSession, tasks: list[Task]
+) -> dict[uuid.UUID, list[ArtifactLink]]:
+    if not tasks:
+        return {}
+    by_id = {task.id: task for task in tasks}
+    # Only the columns a link needs: whole items would parse four JSON documents per item, for
+    # some 30 items per task, on every page.
+    items = await session.execute(
+        select(
+            TaskItem.task_id,
+            TaskItem.step,
+            TaskItem.item_key,
+            TaskItem.scene_number,
+            TaskItem.output_keys,
+        ).where(TaskItem.task_id.in_(list(by_id)), TaskItem.status == ItemStatus.COMPLETED)
+    )
+    ordered = sorted(
+        items,
+        key=lambda i: (step_index(i.step), i.scene_number is None, i.scene_number or 0, i.item_key),
+    )
+    links: dict[uuid.UUID, list[ArtifactLink]] = {}
+    for item in ordered:
+        task = by_id[item.task_id]
+        for name, key in sorted(item.output_keys.items()):
+            if not isinstance(key, str):
+                continue
+            links.setdefault(task.id, []).append(
+                ArtifactLink(
+                    step=item.step,
+                    item_key=item.item_key,
+                    scene_number=item.scene_number,
+                    name=name,
+                    key=key,
+                    url=artifact_url(task, key),
+                )
+            )
+    return links

@@ -1,1 +1,0 @@
-"""Pydantic schemas: the production plan, API request/response bodies and the envelope."""

@@ -1,0 +1,111 @@
+"""The video resource sent with ``videos.insert``, rendered from the channel's templates.
+
+The config loader already refuses templates whose fixed text breaks YouTube's limits; what it
+cannot know is the task's own text. So the rendered title and description are checked again
+here, and a violation names the template that produced it (and the channel), because that,
+or the task's title/topic, is what the operator has to change.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from app.channels.config import ChannelConfig
+from app.channels.config_schema import (
+    YOUTUBE_DESCRIPTION_MAX_BYTES,
+    YOUTUBE_TITLE_MAX,
+    render_template,
+)
+
+
+class MetadataError(Exception):
+    """The rendered metadata breaks a YouTube rule; ``template`` is the config field to fix."""
+
+    def __init__(self, template: str, message: str) -> None:
+        super().__init__(message)
+        self.template = template
+        self.message = message
+
+
+def template_values(
+    *, title: str, topic: str | None, channel_name: str, now: datetime
+) -> dict[str, str]:
+    return {
+        "title": title.strip(),
+        "topic": (topic or "").strip(),
+        "channel_name": channel_name,
+        "date": now.astimezone(UTC).date().isoformat(),
+    }
+
+
+def _check(text: str, *, field: str, slug: str, what: str, max_len: int, in_bytes: bool) -> str:
+    where = f"channel {slug}: youtube.{field}"
+    size = len(text.encode()) if in_bytes else len(text)
+    unit = "bytes" if in_bytes else "characters"
+    if size > max_len:
+        raise MetadataError(
+            f"youtube.{field}",
+            f"{where} renders a {what} of {size} {unit}; YouTube allows {max_len}: "
+            "shorten the template or the task's title/topic",
+        )
+    if "<" in text or ">" in text:
+        raise MetadataError(
+            f"youtube.{field}",
+            f"{where} renders a {what} containing '<' or '>', which YouTube refuses: "
+            "remove them from the task's title/topic",
+        )
+    return text
+
+
+def build_video_resource(
+    config: ChannelConfig,
+    *,
+    title: str,
+    topic: str | None,
+    channel_name: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """``{"snippet": ..., "status": ...}`` for ``part=snippet,status``; raises ``MetadataError``."""
+    youtube = config.youtube
+    values = template_values(title=title, topic=topic, channel_name=channel_name, now=now)
+    rendered_title = " ".join(render_template(youtube.title_template, values).split())
+    if not rendered_title:
+        raise MetadataError(
+            "youtube.title_template",
+            f"channel {config.slug}: youtube.title_template renders an empty title; "
+            "YouTube requires one",
+        )
+    _check(
+        rendered_title,
+        field="title_template",
+        slug=config.slug,
+        what="title",
+        max_len=YOUTUBE_TITLE_MAX,
+        in_bytes=False,
+    )
+    description = render_template(youtube.description_template, values).strip()
+    _check(
+        description,
+        field="description_template",
+        slug=config.slug,
+        what="description",
+        max_len=YOUTUBE_DESCRIPTION_MAX_BYTES,
+        in_bytes=True,
+    )
+    snippet: dict[str, Any] = {
+        "title": rendered_title,
+        "description": description,
+        "categoryId": youtube.category_id,
+    }
+    if youtube.tags:
+        snippet["tags"] = list(youtube.tags)
+    status: dict[str, Any] = {
+        "privacyStatus": youtube.privacy,
+        "selfDeclaredMadeForKids": youtube.made_for_kids,
+        "containsSyntheticMedia": youtube.contains_synthetic_media,
+    }
+    if youtube.publish_at is not None:  # the config refuses a schedule unless private
+        publish_at = youtube.publish_at.next_publish_at(now).astimezone(UTC)
+        status["publishAt"] = publish_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"snippet": snippet, "status": status}

@@ -1,0 +1,343 @@
+"""The upload step on YouTube: one video per task, never two, whatever crashes on the way.
+
+Three records make a re-run safe. A video id on the task means published: nothing is sent. A
+video id in the item's ``remote_ids`` means uploaded but not yet recorded: the step completes
+with it. An encrypted session URI (with the file's size and hash) in ``remote_ids``, written
+before the first byte is sent, means an upload is under way: the next run asks the session how
+much it holds and continues from there, and starts a new session only when Google says the old
+one is gone (404/410), which also means it never became a video.
+
+Waiting is not failing: a spent quota or a channel whose refresh token was revoked defers the
+item (``ItemDeferredError``) instead of burning its retries. The access token, refresh token
+and session URI never reach a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from app.alerts.service import send_alert
+from app.artifacts.configured import fetch_path
+from app.channels.config import ChannelConfig
+from app.channels.credentials import CredentialProvider, get_credential, mark_needs_reauth
+from app.channels.sync import get_channel_config
+from app.core.config import Settings, get_settings
+from app.core.database import session_scope
+from app.core.encryption import SecretDecryptionError, secret_box
+from app.core.logging import get_logger
+from app.models import Channel, ChannelCredential, Task
+from app.pipeline.deferral import ItemDeferredError
+from app.pipeline.items import asset_key
+from app.pipeline.outcome import ItemFailedError, ItemOutcome, RemoteIdsCallback
+from app.youtube.client import (
+    DEFAULT_TIMEOUT,
+    YouTubeAuthError,
+    YouTubeClient,
+    YouTubeError,
+    YouTubeQuotaExceededError,
+    YouTubeTransientError,
+    YouTubeUploadSessionGoneError,
+)
+from app.youtube.metadata import MetadataError, build_video_resource
+from app.youtube.oauth import (
+    Backoff,
+    InvalidGrantError,
+    OAuthApp,
+    OAuthError,
+    OAuthTransientError,
+    TokenSource,
+)
+from app.youtube.quota import Clock, QuotaDeferredError, QuotaLedger
+from app.youtube.thumbnail import make_thumbnail
+
+log = get_logger("youtube_uploader")
+
+REMOTE_SESSION = "youtube_upload_session"  # Fernet token of the session URI
+REMOTE_SIZE = "youtube_upload_size"
+REMOTE_SHA256 = "youtube_upload_sha256"
+REMOTE_VIDEO = "youtube_video_id"
+REMOTE_THUMBNAIL = "youtube_thumbnail"
+
+
+def watch_url(video_id: str) -> str:
+    return f"https://www.youtube.com/watch?v={video_id}"
+
+
+def reauth_reason(slug: str) -> str:
+    return f"YouTube needs re-authorisation: run vidgen oauth youtube {slug}"
+
+
+async def youtube_publishing_enabled(channel_id: uuid.UUID) -> bool:
+    """True when the OAuth client is configured and the channel has a YouTube token (even one
+    that needs re-auth: such a channel waits for its operator instead of publishing offline)."""
+    settings = get_settings()
+    if not settings.youtube_client_id or not settings.youtube_client_secret:
+        return False
+    async with session_scope() as session:
+        found = await session.scalar(
+            select(ChannelCredential.id).where(
+                ChannelCredential.channel_id == channel_id,
+                ChannelCredential.provider == CredentialProvider.YOUTUBE.value,
+            )
+        )
+    if found is None:
+        log.warning("youtube.channel_not_authorised", detail="publishing offline instead")
+    return found is not None
+
+
+@dataclass(frozen=True)
+class _Job:
+    task: Task
+    channel: Channel
+    config: ChannelConfig
+    refresh_token: str
+    needs_reauth: bool
+
+
+async def _load(task_id: uuid.UUID, channel_id: uuid.UUID) -> _Job:
+    async with session_scope() as session:
+        task = await session.get(Task, task_id)
+        channel = await session.get(Channel, channel_id)
+        if task is None or channel is None:
+            raise ItemFailedError("TASK_MISSING", "the task no longer exists", retryable=False)
+        credential = await session.scalar(
+            select(ChannelCredential).where(
+                ChannelCredential.channel_id == channel_id,
+                ChannelCredential.provider == CredentialProvider.YOUTUBE.value,
+            )
+        )
+        try:
+            token = await get_credential(session, channel_id, CredentialProvider.YOUTUBE.value)
+        except SecretDecryptionError as exc:
+            raise ItemFailedError("CREDENTIALS_UNREADABLE", str(exc), retryable=False) from None
+    if credential is None or token is None:
+        raise ItemFailedError(
+            "CREDENTIALS_MISSING",
+            f"channel {channel.slug} has no YouTube authorisation: run vidgen oauth youtube "
+            f"{channel.slug}",
+            retryable=False,
+        )
+    return _Job(task, channel, get_channel_config(channel), token, credential.needs_reauth)
+
+
+def _fingerprint(path: Path) -> tuple[int, str]:
+    """Size and SHA-256: a stored session is resumed only for the very same file."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return path.stat().st_size, digest.hexdigest()
+
+
+class _Publisher:
+    """One run of the upload item: holds the client, the ledger and the job's facts."""
+
+    def __init__(
+        self,
+        job: _Job,
+        client: YouTubeClient,
+        ledger: QuotaLedger,
+        settings: Settings,
+        on_remote_ids: RemoteIdsCallback,
+    ) -> None:
+        self.job = job
+        self.client = client
+        self.ledger = ledger
+        self.settings = settings
+        self.on_remote_ids = on_remote_ids
+        self._logged_tenth = -1
+
+    def _progress(self, received: int, total: int) -> None:
+        tenth = received * 10 // total
+        if tenth > self._logged_tenth:
+            self._logged_tenth = tenth
+            log.info("youtube.upload_progress", received=received, total=total)
+
+    async def _reserve(self, operation: str, *, headroom: int = 0) -> None:
+        async with session_scope() as session:
+            await self.ledger.reserve(session, self.job.channel.id, operation, headroom=headroom)
+
+    async def upload(
+        self, path: Path, metadata: dict[str, Any], remote_ids: dict[str, Any]
+    ) -> dict[str, Any]:
+        size, sha = await asyncio.to_thread(_fingerprint, path)
+        chunk = self.settings.youtube_upload_chunk_bytes
+        stored = remote_ids.get(REMOTE_SESSION)
+        same_file = (
+            remote_ids.get(REMOTE_SIZE) == str(size) and remote_ids.get(REMOTE_SHA256) == sha
+        )
+        if stored and same_file:
+            uri = secret_box().decrypt(str(stored))
+            try:
+                log.info("youtube.upload_resuming", total=size)
+                return await self.client.upload(
+                    uri, path, total=size, chunk_size=chunk, resume=True, on_progress=self._progress
+                )
+            except YouTubeUploadSessionGoneError:
+                log.warning("youtube.upload_session_gone", detail="starting a new session")
+        elif stored:
+            log.warning("youtube.upload_session_discarded", detail="the final video changed")
+        thumbnail_cost = (
+            self.ledger.costs["thumbnails.set"] if self.job.config.youtube.thumbnail.enabled else 0
+        )
+        await self._reserve("videos.insert", headroom=thumbnail_cost)
+        uri = await self.client.start_upload(metadata, size=size, content_type="video/mp4")
+        # Persisted before a byte is sent: after a crash the next run resumes this session.
+        await self.on_remote_ids(
+            {REMOTE_SESSION: secret_box().encrypt(uri), REMOTE_SIZE: str(size), REMOTE_SHA256: sha}
+        )
+        log.info("youtube.upload_started", total=size, chunk_bytes=chunk)
+        return await self.client.upload(
+            uri, path, total=size, chunk_size=chunk, resume=False, on_progress=self._progress
+        )
+
+    async def thumbnail(self, video_id: str, video_path: Path) -> str:
+        """Best effort: the video is already up, so a refused thumbnail is logged, not fatal."""
+        choice = self.job.config.youtube.thumbnail
+        if not choice.enabled:
+            return "disabled"
+        image = None
+        if choice.asset is not None:
+            image = await asyncio.to_thread(fetch_path, asset_key(self.job.task, choice.asset))
+            if not image.is_file():
+                log.warning("youtube.thumbnail_asset_missing", asset=choice.asset)
+                image = None
+        try:
+            data = await asyncio.to_thread(
+                make_thumbnail, video=video_path, frame_at_s=choice.frame_at_s, image=image
+            )
+            await self._reserve("thumbnails.set")
+            await self.client.set_thumbnail(video_id, data)
+        except (YouTubeError, QuotaDeferredError, OAuthError, OSError, ValueError) as exc:
+            reason = getattr(exc, "message", None) or type(exc).__name__
+            log.warning("youtube.thumbnail_failed", error=reason)
+            return f"failed: {reason}"
+        return "set"
+
+
+async def _park_for_reauth(job: _Job, settings: Settings) -> ItemDeferredError:
+    async with session_scope() as session:
+        await mark_needs_reauth(session, job.channel.id, CredentialProvider.YOUTUBE.value)
+    await send_alert(
+        "youtube_reauth",
+        f"YouTube needs re-authorisation for {job.channel.slug}",
+        f"Google refused the channel's refresh token (invalid_grant); its uploads wait. "
+        f"Run: vidgen oauth youtube {job.channel.slug}",
+        channel=job.channel.slug,
+    )
+    return ItemDeferredError(
+        "YOUTUBE_REAUTH",
+        reauth_reason(job.channel.slug),
+        delay=timedelta(seconds=settings.youtube_reauth_park_s),
+    )
+
+
+def _outcome(video_id: str, result: dict[str, Any]) -> ItemOutcome:
+    url = watch_url(video_id)
+    return ItemOutcome(
+        result={"youtube_video_id": video_id, "youtube_url": url, **result},
+        remote_ids={REMOTE_VIDEO: video_id},
+        service="youtube",
+        youtube_video_id=video_id,
+        youtube_url=url,
+    )
+
+
+async def publish_to_youtube(
+    *,
+    task_id: uuid.UUID,
+    channel_id: uuid.UUID,
+    inputs: dict[str, Any],
+    remote_ids: dict[str, Any],
+    on_remote_ids: RemoteIdsCallback,
+    clock: Clock | None = None,
+) -> ItemOutcome:
+    """Upload the task's final video (or find the upload already done); see the module doc."""
+    settings = get_settings()
+    job = await _load(task_id, channel_id)
+    if job.task.youtube_video_id:
+        log.info("youtube.already_published", video_id=job.task.youtube_video_id)
+        return _outcome(job.task.youtube_video_id, {"already_published": True})
+    if job.needs_reauth:
+        raise ItemDeferredError(
+            "YOUTUBE_REAUTH",
+            reauth_reason(job.channel.slug),
+            delay=timedelta(seconds=settings.youtube_reauth_park_s),
+        )
+    ledger = QuotaLedger.from_settings(settings, clock)
+    path = await asyncio.to_thread(fetch_path, inputs["final_key"])
+    if not path.is_file():
+        raise ItemFailedError(
+            "INPUT_MISSING", f"final video {inputs['final_key']} does not exist", retryable=False
+        )
+    try:
+        metadata = build_video_resource(
+            job.config,
+            title=job.task.title,
+            topic=job.task.topic,
+            channel_name=job.channel.name,
+            now=ledger.now(),
+        )
+    except MetadataError as exc:
+        raise ItemFailedError("YOUTUBE_METADATA_INVALID", exc.message, retryable=False) from None
+
+    backoff = Backoff(base_s=settings.youtube_retry_base_s)
+    secret = settings.youtube_client_secret
+    app = OAuthApp(
+        client_id=settings.youtube_client_id or "",
+        client_secret=secret.get_secret_value() if secret else "",
+        token_url=settings.google_token_url,
+    )
+    async with httpx.AsyncClient(timeout=DEFAULT_TIMEOUT) as http:
+        tokens = TokenSource(http, app, job.refresh_token, backoff=backoff)
+        client = YouTubeClient(
+            http,
+            tokens,
+            base_url=settings.youtube_base_url,
+            upload_base_url=settings.youtube_upload_base_url,
+            backoff=backoff,
+        )
+        publisher = _Publisher(job, client, ledger, settings, on_remote_ids)
+        try:
+            video_id = str(remote_ids.get(REMOTE_VIDEO) or "")
+            if not video_id:
+                video = await publisher.upload(path, metadata, remote_ids)
+                video_id = str(video["id"])
+                await on_remote_ids({REMOTE_VIDEO: video_id})
+                log.info("youtube.uploaded", video_id=video_id)
+            thumbnail = str(remote_ids.get(REMOTE_THUMBNAIL) or "")
+            if not thumbnail:
+                thumbnail = await publisher.thumbnail(video_id, path)
+                await on_remote_ids({REMOTE_THUMBNAIL: thumbnail})
+        except InvalidGrantError:
+            raise await _park_for_reauth(job, settings) from None
+        except QuotaDeferredError as exc:
+            raise ItemDeferredError("YOUTUBE_QUOTA", exc.message, delay=exc.delay) from None
+        except YouTubeQuotaExceededError:
+            async with session_scope() as session:
+                await ledger.exhaust(session, channel_id)
+            deferral = ledger.defer("videos.insert", "Google answered quotaExceeded")
+            raise ItemDeferredError(
+                "YOUTUBE_QUOTA", deferral.message, delay=deferral.delay
+            ) from None
+        except (YouTubeTransientError, YouTubeAuthError, OAuthTransientError) as exc:
+            raise ItemFailedError("YOUTUBE_UNAVAILABLE", str(exc), retryable=True) from None
+        except (YouTubeError, OAuthError) as exc:
+            raise ItemFailedError("YOUTUBE_REFUSED", str(exc), retryable=False) from None
+    return _outcome(
+        video_id,
+        {
+            "privacy": metadata["status"]["privacyStatus"],
+            "publish_at": metadata["status"].get("publishAt"),
+            "thumbnail": thumbnail,
+        },
+    )
