@@ -333,14 +333,26 @@ class VideoCost(Base):
 
 
 class YouTubeQuotaUsage(Base):
+    """One channel's units on one Pacific day, charged to its Cloud project's shared quota.
+
+    Google counts quota per project (OAuth client), so the limit applies to the sum of a
+    project's rows; the per-channel rows say who spent it. ``project`` is ``fleet`` for the
+    fleet's YOUTUBE_CLIENT_ID, else the channel's own client id. ``exhausted_at`` records that
+    Google answered ``quotaExceeded`` to this channel: the whole project is spent for the day.
+    """
+
     __tablename__ = "youtube_quota_usage"
 
+    project: Mapped[str] = mapped_column(
+        String(200), primary_key=True, server_default=text("'fleet'")
+    )
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
     channel_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True
     )
-    date: Mapped[date] = mapped_column(Date, primary_key=True)
     units_used: Mapped[int] = mapped_column(Integer, default=0)
     daily_limit: Mapped[int] = mapped_column(Integer, default=10_000)
+    exhausted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), default=utc_now, onupdate=utc_now
     )

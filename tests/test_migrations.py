@@ -144,7 +144,7 @@ class TestScripts:
     def test_every_revision_has_a_downgrade_and_a_matching_file_name(self) -> None:
         script = ScriptDirectory.from_config(migrations.alembic_config())
         revisions = list(script.walk_revisions())
-        assert {r.revision for r in revisions} == {"0001", "0002", "0003", "0004", "0005"}
+        assert {r.revision for r in revisions} == {"0001", "0002", "0003", "0004", "0005", "0006"}
         for rev in revisions:
             assert callable(getattr(rev.module, "downgrade", None)), rev.revision
             assert rev.path is not None

@@ -15,6 +15,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.artifacts.configured import get_artifact_store as configured_store
+from app.artifacts.store import ArtifactStore
 from app.core.config import Settings, get_settings
 from app.core.database import get_db
 from app.core.errors import AppError, UnauthorizedError
@@ -93,3 +95,11 @@ async def require_token(
 
 SessionDep = Annotated[AsyncSession, Depends(get_db)]
 AuthDep = Annotated[str, Depends(require_token)]
+
+
+def get_artifact_store(request: Request) -> ArtifactStore:
+    """The deployment's store: the workspace, or the bucket (streamed, so auth stays ours)."""
+    return configured_store(get_app_settings(request))
+
+
+StoreDep = Annotated[ArtifactStore, Depends(get_artifact_store)]

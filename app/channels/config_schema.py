@@ -159,6 +159,17 @@ class Thumbnail(StrictModel):
         return self
 
 
+EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,127}$")]
+
+
+class YouTubeOAuthClient(StrictModel):
+    """The channel's own Google Cloud OAuth client, hence its own daily quota. Only the names of
+    the environment variables holding its id and secret live here, never the values."""
+
+    client_id_env: EnvVarName
+    client_secret_env: EnvVarName
+
+
 class YouTubeDefaults(StrictModel):
     privacy: Literal["public", "unlisted", "private"] = "private"
     category_id: str = "22"
@@ -171,6 +182,8 @@ class YouTubeDefaults(StrictModel):
     description_template: str = "{{ title }}"
     publish_at: PublishSchedule | None = None
     thumbnail: Thumbnail = Field(default_factory=Thumbnail)
+    # None: the fleet's YOUTUBE_CLIENT_ID/YOUTUBE_CLIENT_SECRET (and the fleet's shared quota).
+    oauth_client: YouTubeOAuthClient | None = None
 
     @field_validator("category_id", mode="before")
     @classmethod

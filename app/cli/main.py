@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -158,9 +157,13 @@ def up(
     workers: Annotated[int, typer.Option(min=1, max=16, help="Worker processes.")] = 3,
     port: Annotated[int | None, typer.Option(help="Web port (default PORT or 8000).")] = None,
 ) -> None:
-    """Start everything locally: database, migrations, channels, web and workers (Ctrl-C stops)."""
+    """Start everything locally: database, migrations, channels, web and workers (Ctrl-C stops).
+
+    A child that dies is restarted with backoff (see ``app.ops.fleet``); only Ctrl-C or SIGTERM
+    stops the fleet.
+    """
     setup_process("up")
-    from app.ops.fleet import Fleet, prefixed_printer
+    from app.ops.fleet import Fleet, prefixed_printer, serve_forever
 
     _prepare_database()
     fleet = Fleet(workers=workers, port=port, log_sink=prefixed_printer())
@@ -168,18 +171,8 @@ def up(
     typer.echo(
         f"✅ fleet up: web on port {port or get_settings().port}, {workers} workers (Ctrl-C stops)"
     )
-    try:
-        while True:
-            time.sleep(1)
-            dead = fleet.dead_children()
-            if dead:
-                names = ", ".join(f"{c.name} (exit {c.process.returncode})" for c in dead)
-                typer.echo(f"❌ {names} stopped; shutting the fleet down", err=True)
-                raise typer.Exit(1)
-    except KeyboardInterrupt:
-        typer.echo("stopping the fleet ...")
-    finally:
-        fleet.stop()
+    received = serve_forever(fleet)
+    typer.echo(f"fleet stopped ({received or 'no signal'})")
 
 
 @cli.command()

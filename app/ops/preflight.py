@@ -97,6 +97,7 @@ def checks_for(profile: Profile) -> list[CheckFn]:
     YAML and the API token it never serves."""
     from app.ops import preflight_channels as channels
     from app.ops import preflight_system as system
+    from app.ops import preflight_youtube as youtube
 
     checks: list[CheckFn] = []
     if profile != "worker":
@@ -106,6 +107,7 @@ def checks_for(profile: Profile) -> list[CheckFn]:
         checks.append(channels.check_channel_configs)
     checks += [
         channels.check_provider_keys,
+        youtube.check_youtube_quota,
         system.check_workspace,
         system.check_artifact_store,
         system.check_disk_space,

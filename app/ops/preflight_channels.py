@@ -23,6 +23,7 @@ from app.core.config import asyncpg_dsn, normalise_database_url
 from app.core.database import embedded_data_dir, redact_url, resolve_database_url
 from app.core.migrations import alembic_config, current_revision, head_revision
 from app.ops.checks import CheckContext, CheckResult, fatal, ok, warn
+from app.youtube.projects import YouTubeClientMissingError, channel_client, client_variables
 
 CONNECT_TIMEOUT_S = 5.0
 
@@ -158,17 +159,22 @@ async def _stored_credentials(url: str) -> StoredCredentials:
 
 
 def _youtube(
-    context: CheckContext, slug: str, stored: dict[str, bool], checked: bool
+    context: CheckContext, config: ChannelConfig, stored: dict[str, bool], checked: bool
 ) -> CheckResult | None:
-    settings = context.settings
-    client = bool(settings.youtube_client_id and settings.youtube_client_secret)
+    slug = config.slug
+    try:  # the channel's own OAuth client when it names one, else the fleet's
+        client = bool(channel_client(config, context.settings))
+    except YouTubeClientMissingError:
+        client = False
+    variables = "/".join(client_variables(config))
     name = f"youtube: {slug}"
     fix = f"run `vidgen oauth youtube {slug}`"
     if stored.get("youtube"):
         return warn(name, "the YouTube token was revoked or expired; uploads wait", fix)
     if "youtube" in stored and not client:
-        detail = "a YouTube token is stored but YOUTUBE_CLIENT_ID/YOUTUBE_CLIENT_SECRET are unset"
-        return warn(name, detail + ": videos stay offline", "set both variables")
+        detail = f"a YouTube token is stored but {variables} are unset"
+        effect = "uploads fail" if config.youtube.oauth_client else "videos stay offline"
+        return warn(name, f"{detail}: {effect}", "set both variables")
     if client and checked and "youtube" not in stored:
         return warn(name, "not authorised on YouTube: finished videos stay offline", fix)
     return None
@@ -211,7 +217,7 @@ async def check_provider_keys(context: CheckContext) -> list[CheckResult]:
             results.append(ok(name, f"keys present for {names}"))
         else:
             results.append(ok(name, "offline providers only: no keys needed"))
-        youtube = _youtube(context, config.slug, stored[config.slug], checked)
+        youtube = _youtube(context, config, stored[config.slug], checked)
         if youtube is not None:
             results.append(youtube)
     return results

@@ -6,6 +6,10 @@ message. ``308 Resume Incomplete`` is progress, never a redirect (httpx does not
 told to, and we never tell it). After any interruption the server's own ``Range`` decides where
 to continue; only 404/410 mean the session is gone. Google's errors map to typed exceptions so
 the caller can tell "wait for tomorrow's quota" from "ask the operator" from "try again".
+
+Quota is charged per request actually sent: the optional ``QuotaMeter`` is asked to charge right
+before a metered request goes out (after the access token is in hand, so a failing token
+endpoint costs nothing) and to refund it when the connection was never made.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -26,7 +30,18 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=15.0, read=120.0, write=120.0, pool=15.0
 QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
 RETRYABLE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "backendError"})
 
+# The request never left this machine: no connection, so Google neither saw nor charged it.
+NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
 ProgressCallback = Callable[[int, int], None]
+
+
+class QuotaMeter(Protocol):
+    """Charges quota units per request sent; raising from ``charge`` stops the request."""
+
+    async def charge(self, operation: str) -> None: ...
+
+    async def refund(self, operation: str) -> None: ...
 
 
 class YouTubeError(Exception):
@@ -126,6 +141,7 @@ class YouTubeClient:
         upload_base_url: str,
         backoff: Backoff | None = None,
         sleep: Sleep = asyncio.sleep,
+        meter: QuotaMeter | None = None,
     ) -> None:
         self._http = http
         self._tokens = tokens
@@ -133,28 +149,53 @@ class YouTubeClient:
         self._upload_base = upload_base_url.rstrip("/")
         self._backoff = backoff or Backoff()
         self._sleep = sleep
+        self._meter = meter
 
-    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def _request(
+        self, operation: str | None, method: str, url: str, **kwargs: Any
+    ) -> httpx.Response:
+        """One HTTP request, charged to the meter if it is a metered call and it left here."""
+        if operation is None or self._meter is None:
+            return await self._http.request(method, url, follow_redirects=False, **kwargs)
+        await self._meter.charge(operation)
+        try:
+            return await self._http.request(method, url, follow_redirects=False, **kwargs)
+        except NEVER_SENT:
+            await self._meter.refund(operation)
+            raise
+
+    async def _send(
+        self, method: str, url: str, *, operation: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
         """One request with a valid token; a 401 refreshes the token and tries once more."""
         headers = dict(kwargs.pop("headers", None) or {})
         token = await self._tokens.token()
         for refreshed in (False, True):
             headers["Authorization"] = f"Bearer {token}"
-            response = await self._http.request(
-                method, url, headers=headers, follow_redirects=False, **kwargs
-            )
+            response = await self._request(operation, method, url, headers=headers, **kwargs)
             if response.status_code != 401 or refreshed:
                 return response
             token = await self._tokens.refresh(stale=token)
         raise AssertionError("unreachable")
 
     async def _call(
-        self, method: str, url: str, *, what: str, ok: tuple[int, ...] = (200,), **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        ok: tuple[int, ...] = (200,),
+        operation: str | None = None,
+        **kwargs: Any,
     ) -> httpx.Response:
-        """A whole call: retry transport errors, 5xx and rate limits with backoff; map the rest."""
+        """A whole call: retry transport errors, 5xx and rate limits with backoff; map the rest.
+
+        ``operation`` names the quota cost of each attempt sent (every one is charged: Google
+        counts refused and failed requests too).
+        """
         for attempt in range(1, self._backoff.attempts + 1):
             try:
-                response = await self._send(method, url, **kwargs)
+                response = await self._send(method, url, operation=operation, **kwargs)
             except httpx.TransportError as exc:
                 error: YouTubeError = YouTubeTransientError(
                     f"YouTube {what}: network error ({type(exc).__name__})"
@@ -183,6 +224,7 @@ class YouTubeClient:
             "POST",
             f"{self._upload_base}/videos",
             what="videos.insert (initiate)",
+            operation="videos.insert",
             params={"uploadType": "resumable", "part": ",".join(resource)},
             json=resource,
             headers={
@@ -286,42 +328,39 @@ class YouTubeClient:
             if on_progress is not None:
                 on_progress(offset, total)
 
+    async def _metered_json(
+        self, method: str, url: str, operation: str, **kwargs: Any
+    ) -> dict[str, Any]:
+        """A metered Data API call (named after its quota cost) whose answer is a JSON object."""
+        response = await self._call(method, url, what=operation, operation=operation, **kwargs)
+        body: dict[str, Any] = response.json()
+        return body
+
     async def list_videos(
         self, ids: list[str], *, part: str = "snippet,status"
     ) -> list[dict[str, Any]]:
-        response = await self._call(
-            "GET",
-            f"{self._base}/videos",
-            what="videos.list",
-            params={"part": part, "id": ",".join(ids)},
+        body = await self._metered_json(
+            "GET", f"{self._base}/videos", "videos.list", params={"part": part, "id": ",".join(ids)}
         )
-        items: list[dict[str, Any]] = response.json().get("items", [])
+        items: list[dict[str, Any]] = body.get("items", [])
         return items
 
     async def update_video(
         self, resource: dict[str, Any], *, part: str = "snippet,status"
     ) -> dict[str, Any]:
         """videos.update: mutable fields of ``part`` left out of ``resource`` are cleared."""
-        response = await self._call(
-            "PUT",
-            f"{self._base}/videos",
-            what="videos.update",
-            params={"part": part},
-            json=resource,
+        return await self._metered_json(
+            "PUT", f"{self._base}/videos", "videos.update", params={"part": part}, json=resource
         )
-        video: dict[str, Any] = response.json()
-        return video
 
     async def set_thumbnail(
         self, video_id: str, data: bytes, *, content_type: str = "image/jpeg"
     ) -> dict[str, Any]:
-        response = await self._call(
+        return await self._metered_json(
             "POST",
             f"{self._upload_base}/thumbnails/set",
-            what="thumbnails.set",
+            "thumbnails.set",
             params={"videoId": video_id, "uploadType": "media"},
             content=data,
             headers={"Content-Type": content_type},
         )
-        body: dict[str, Any] = response.json()
-        return body

@@ -76,23 +76,13 @@ def build_video_resource(
             f"channel {config.slug}: youtube.title_template renders an empty title; "
             "YouTube requires one",
         )
-    _check(
-        rendered_title,
-        field="title_template",
-        slug=config.slug,
-        what="title",
-        max_len=YOUTUBE_TITLE_MAX,
-        in_bytes=False,
-    )
     description = render_template(youtube.description_template, values).strip()
-    _check(
-        description,
-        field="description_template",
-        slug=config.slug,
-        what="description",
-        max_len=YOUTUBE_DESCRIPTION_MAX_BYTES,
-        in_bytes=True,
-    )
+    for text, what, max_len, in_bytes in (
+        (rendered_title, "title", YOUTUBE_TITLE_MAX, False),
+        (description, "description", YOUTUBE_DESCRIPTION_MAX_BYTES, True),
+    ):
+        field = f"{what}_template"
+        _check(text, field=field, slug=config.slug, what=what, max_len=max_len, in_bytes=in_bytes)
     snippet: dict[str, Any] = {
         "title": rendered_title,
         "description": description,

@@ -1,4 +1,4 @@
-"""The YouTube quota view: today's units per channel and the uploads still waiting."""
+"""The YouTube quota view: today's units per Cloud project, per channel, and the uploads waiting."""
 
 from __future__ import annotations
 
@@ -13,10 +13,23 @@ class ChannelQuotaResponse(BaseModel):
 
     channel_id: uuid.UUID
     slug: str
-    units_used: int
+    project: str = Field(description="The Cloud project (OAuth client) whose quota it spends.")
+    units_used: int = Field(description="Units this channel spent today.")
+    daily_limit: int = Field(description="Its project's daily limit, shared with other channels.")
+    remaining: int = Field(description="Units its project has left today.")
+    needs_reauth: bool = Field(description="The channel's YouTube token was revoked: re-authorise.")
+
+
+class ProjectQuotaResponse(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    project: str = Field(description="'fleet' (YOUTUBE_CLIENT_ID) or a channel's own client id.")
+    client_id: str | None
+    units_used: int = Field(description="Units every channel of the project spent today.")
     daily_limit: int
     remaining: int
-    needs_reauth: bool = Field(description="The channel's YouTube token was revoked: re-authorise.")
+    exhausted: bool = Field(description="Google answered quotaExceeded today: nothing is tried.")
+    channels: list[ChannelQuotaResponse]
 
 
 class WaitingUploadResponse(BaseModel):
@@ -39,5 +52,6 @@ class YouTubeQuotaResponse(BaseModel):
     timezone: str
     resets_at: dt.datetime
     costs: dict[str, int]
+    projects: list[ProjectQuotaResponse]
     channels: list[ChannelQuotaResponse]
     waiting: list[WaitingUploadResponse]

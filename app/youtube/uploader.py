@@ -4,8 +4,13 @@ Three records make a re-run safe. A video id on the task means published: nothin
 video id in the item's ``remote_ids`` means uploaded but not yet recorded: the step completes
 with it. An encrypted session URI (with the file's size and hash) in ``remote_ids``, written
 before the first byte is sent, means an upload is under way: the next run asks the session how
-much it holds and continues from there, and starts a new session only when Google says the old
-one is gone (404/410), which also means it never became a video.
+much it holds and continues from there, and starts a new session whenever Google says the one
+in use is gone (404/410, on a resumed or a fresh upload alike), which also means it never became
+a video.
+
+Quota is charged to the channel's Cloud project (``app.youtube.projects``) per request actually
+sent: the access token is fetched first, so a token endpoint that is down or a revoked refresh
+token costs nothing, and a request that could not connect is refunded.
 
 Waiting is not failing: a spent quota or a channel whose refresh token was revoked defers the
 item (``ItemDeferredError``) instead of burning its retries. The access token, refresh token
@@ -47,6 +52,7 @@ from app.youtube.client import (
     YouTubeTransientError,
     YouTubeUploadSessionGoneError,
 )
+from app.youtube.ledger import Clock, LedgerMeter, QuotaDeferredError, QuotaLedger
 from app.youtube.metadata import MetadataError, build_video_resource
 from app.youtube.oauth import (
     Backoff,
@@ -56,7 +62,7 @@ from app.youtube.oauth import (
     OAuthTransientError,
     TokenSource,
 )
-from app.youtube.quota import Clock, QuotaDeferredError, QuotaLedger
+from app.youtube.projects import ChannelClient, YouTubeClientMissingError, channel_client
 from app.youtube.thumbnail import make_thumbnail
 
 log = get_logger("youtube_uploader")
@@ -66,6 +72,8 @@ REMOTE_SIZE = "youtube_upload_size"
 REMOTE_SHA256 = "youtube_upload_sha256"
 REMOTE_VIDEO = "youtube_video_id"
 REMOTE_THUMBNAIL = "youtube_thumbnail"
+# New sessions one run may start after Google lost the one in use; then the item retries later.
+MAX_NEW_SESSIONS = 2
 
 
 def watch_url(video_id: str) -> str:
@@ -77,10 +85,17 @@ def reauth_reason(slug: str) -> str:
 
 
 async def youtube_publishing_enabled(channel_id: uuid.UUID) -> bool:
-    """True when the OAuth client is configured and the channel has a YouTube token (even one
-    that needs re-auth: such a channel waits for its operator instead of publishing offline)."""
+    """True when the channel has a YouTube token (even one that needs re-auth: such a channel
+    waits for its operator instead of publishing offline) and an OAuth client: the fleet's, or
+    one of its own. A channel that names its own client publishes even if the client's
+    variables are unset, so that the upload fails naming them instead of going offline."""
     settings = get_settings()
-    if not settings.youtube_client_id or not settings.youtube_client_secret:
+    async with session_scope() as session:
+        channel = await session.get(Channel, channel_id)
+    own_client = channel is not None and bool(
+        ((channel.config or {}).get("youtube") or {}).get("oauth_client")
+    )
+    if not own_client and (not settings.youtube_client_id or not settings.youtube_client_secret):
         return False
     async with session_scope() as session:
         found = await session.scalar(
@@ -145,13 +160,13 @@ class _Publisher:
         self,
         job: _Job,
         client: YouTubeClient,
-        ledger: QuotaLedger,
+        meter: LedgerMeter,
         settings: Settings,
         on_remote_ids: RemoteIdsCallback,
     ) -> None:
         self.job = job
         self.client = client
-        self.ledger = ledger
+        self.meter = meter
         self.settings = settings
         self.on_remote_ids = on_remote_ids
         self._logged_tenth = -1
@@ -162,9 +177,27 @@ class _Publisher:
             self._logged_tenth = tenth
             log.info("youtube.upload_progress", received=received, total=total)
 
-    async def _reserve(self, operation: str, *, headroom: int = 0) -> None:
+    async def _new_session(self, metadata: dict[str, Any], size: int, sha: str) -> str:
+        """Initiate videos.insert once the project can afford it (asked before any token)."""
+        meter = self.meter
         async with session_scope() as session:
-            await self.ledger.reserve(session, self.job.channel.id, operation, headroom=headroom)
+            await meter.ledger.check(
+                session,
+                meter.project,
+                "videos.insert",
+                headroom=meter.headroom.get("videos.insert", 0),
+            )
+        uri = await self.client.start_upload(metadata, size=size, content_type="video/mp4")
+        # Persisted before a byte is sent: after a crash the next run resumes this session.
+        await self.on_remote_ids(
+            {REMOTE_SESSION: secret_box().encrypt(uri), REMOTE_SIZE: str(size), REMOTE_SHA256: sha}
+        )
+        log.info(
+            "youtube.upload_started",
+            total=size,
+            chunk_bytes=self.settings.youtube_upload_chunk_bytes,
+        )
+        return uri
 
     async def upload(
         self, path: Path, metadata: dict[str, Any], remote_ids: dict[str, Any]
@@ -186,18 +219,21 @@ class _Publisher:
                 log.warning("youtube.upload_session_gone", detail="starting a new session")
         elif stored:
             log.warning("youtube.upload_session_discarded", detail="the final video changed")
-        thumbnail_cost = (
-            self.ledger.costs["thumbnails.set"] if self.job.config.youtube.thumbnail.enabled else 0
-        )
-        await self._reserve("videos.insert", headroom=thumbnail_cost)
-        uri = await self.client.start_upload(metadata, size=size, content_type="video/mp4")
-        # Persisted before a byte is sent: after a crash the next run resumes this session.
-        await self.on_remote_ids(
-            {REMOTE_SESSION: secret_box().encrypt(uri), REMOTE_SIZE: str(size), REMOTE_SHA256: sha}
-        )
-        log.info("youtube.upload_started", total=size, chunk_bytes=chunk)
-        return await self.client.upload(
-            uri, path, total=size, chunk_size=chunk, resume=False, on_progress=self._progress
+        for _ in range(MAX_NEW_SESSIONS):
+            uri = await self._new_session(metadata, size, sha)
+            try:
+                return await self.client.upload(
+                    uri,
+                    path,
+                    total=size,
+                    chunk_size=chunk,
+                    resume=False,
+                    on_progress=self._progress,
+                )
+            except YouTubeUploadSessionGoneError:
+                log.warning("youtube.upload_session_gone", detail="starting a new session")
+        raise YouTubeTransientError(
+            f"YouTube lost {MAX_NEW_SESSIONS} new upload sessions in a row; trying again later"
         )
 
     async def thumbnail(self, video_id: str, video_path: Path) -> str:
@@ -215,8 +251,7 @@ class _Publisher:
             data = await asyncio.to_thread(
                 make_thumbnail, video=video_path, frame_at_s=choice.frame_at_s, image=image
             )
-            await self._reserve("thumbnails.set")
-            await self.client.set_thumbnail(video_id, data)
+            await self.client.set_thumbnail(video_id, data)  # the meter charges it as sent
         except (YouTubeError, QuotaDeferredError, OAuthError, OSError, ValueError) as exc:
             reason = getattr(exc, "message", None) or type(exc).__name__
             log.warning("youtube.thumbnail_failed", error=reason)
@@ -250,6 +285,20 @@ def _outcome(video_id: str, result: dict[str, Any]) -> ItemOutcome:
         youtube_video_id=video_id,
         youtube_url=url,
     )
+
+
+def _meter(job: _Job, ledger: QuotaLedger, project: str) -> LedgerMeter:
+    thumbnail = ledger.costs["thumbnails.set"] if job.config.youtube.thumbnail.enabled else 0
+    return LedgerMeter(ledger, project, job.channel.id, headroom={"videos.insert": thumbnail})
+
+
+def _oauth_app(job: _Job, settings: Settings) -> tuple[ChannelClient, OAuthApp]:
+    try:
+        client = channel_client(job.config, settings)
+    except YouTubeClientMissingError as exc:
+        raise ItemFailedError("YOUTUBE_CLIENT_MISSING", exc.message, retryable=False) from None
+    app = OAuthApp(client.client_id, client.client_secret, token_url=settings.google_token_url)
+    return client, app
 
 
 async def publish_to_youtube(
@@ -291,12 +340,8 @@ async def publish_to_youtube(
         raise ItemFailedError("YOUTUBE_METADATA_INVALID", exc.message, retryable=False) from None
 
     backoff = Backoff(base_s=settings.youtube_retry_base_s)
-    secret = settings.youtube_client_secret
-    app = OAuthApp(
-        client_id=settings.youtube_client_id or "",
-        client_secret=secret.get_secret_value() if secret else "",
-        token_url=settings.google_token_url,
-    )
+    oauth_client, app = _oauth_app(job, settings)
+    meter = _meter(job, ledger, oauth_client.project)
     async with httpx.AsyncClient(timeout=DEFAULT_TIMEOUT) as http:
         tokens = TokenSource(http, app, job.refresh_token, backoff=backoff)
         client = YouTubeClient(
@@ -305,8 +350,9 @@ async def publish_to_youtube(
             base_url=settings.youtube_base_url,
             upload_base_url=settings.youtube_upload_base_url,
             backoff=backoff,
+            meter=meter,
         )
-        publisher = _Publisher(job, client, ledger, settings, on_remote_ids)
+        publisher = _Publisher(job, client, meter, settings, on_remote_ids)
         try:
             video_id = str(remote_ids.get(REMOTE_VIDEO) or "")
             if not video_id:
@@ -324,7 +370,7 @@ async def publish_to_youtube(
             raise ItemDeferredError("YOUTUBE_QUOTA", exc.message, delay=exc.delay) from None
         except YouTubeQuotaExceededError:
             async with session_scope() as session:
-                await ledger.exhaust(session, channel_id)
+                await ledger.exhaust(session, oauth_client.project, channel_id)
             deferral = ledger.defer("videos.insert", "Google answered quotaExceeded")
             raise ItemDeferredError(
                 "YOUTUBE_QUOTA", deferral.message, delay=deferral.delay

@@ -9,7 +9,10 @@ video, ``bytes */TOTAL`` status queries, 404/410 for unknown or expired sessions
 
 Tests script faults: a 503 or a dropped connection when the upload reaches a byte offset (the
 bytes before it are kept, as Google keeps what it received), slow chunks, an answer held
-back at a byte count (to kill a worker at a known point), expired sessions, revoked refresh tokens. Uploaded bytes are hashed per video so a test can compare checksums.
+back at a byte count (to kill a worker at a known point), expired sessions, sessions that
+vanish part-way (404 once they hold N bytes), revoked refresh tokens, a token endpoint that
+answers 503. Several clients (Cloud projects) can share one fake: ``add_client``. Uploaded bytes
+are hashed per video so a test can compare checksums.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ class UploadSession:
     data: bytearray = field(default_factory=bytearray)
     video_id: str | None = None
     gone_status: int | None = None
+    vanish_at: int | None = None  # becomes gone once it holds this many bytes
 
 
 @dataclass
@@ -81,9 +85,14 @@ class YouTubeFake:
     refresh_tokens: set[str] = field(default_factory=lambda: {REFRESH_TOKEN})
     access_ttl_s: int = 3599
     chunk_delay_s: float = 0.0
-    quota_exceeded: bool = False
+    quota_exceeded: bool = False  # every client's project is out of quota
+    exhausted_clients: set[str] = field(default_factory=set)  # only these projects are
     deny_consent: bool = False
     auth_errors: int = 0  # the next N API calls answer 401 authError (an expired token)
+    token_unavailable: int = 0  # the next N token requests answer 503 (Google's outage shape)
+    insert_unavailable: int = 0  # the next N videos.insert initiations answer 503 backendError
+    vanish_at: list[int] = field(default_factory=list)  # next sessions: 404 once they hold N bytes
+    clients: dict[str, str] = field(default_factory=dict)  # more client id -> secret pairs
     faults: list[Fault] = field(default_factory=list)
     sessions: dict[str, UploadSession] = field(default_factory=dict)
     videos: dict[str, Video] = field(default_factory=dict)
@@ -94,6 +103,7 @@ class YouTubeFake:
     hold_at: int | None = None  # hold the answer to the chunk that reaches this many bytes
     holding: bool = False
     access_tokens: dict[str, float] = field(default_factory=dict)
+    token_clients: dict[str, str] = field(default_factory=dict)  # access token -> client id
     _codes: dict[str, dict[str, str]] = field(default_factory=dict)
 
     # -- what tests script -------------------------------------------------------------------
@@ -107,6 +117,19 @@ class YouTubeFake:
 
     def revoke(self, refresh_token: str = REFRESH_TOKEN) -> None:
         self.refresh_tokens.discard(refresh_token)
+
+    def vanish_sessions(self, *at_bytes: int) -> None:
+        """The next sessions started disappear (404) once each holds the given byte count."""
+        self.vanish_at.extend(at_bytes)
+
+    def add_client(self, client_id: str, client_secret: str) -> None:
+        """Another OAuth client (another Cloud project) whose tokens this fake also accepts."""
+        self.clients[client_id] = client_secret
+
+    def known_client(self, client_id: object, client_secret: object) -> bool:
+        if client_id == self.client_id:
+            return client_secret == self.client_secret
+        return isinstance(client_id, str) and self.clients.get(client_id) == client_secret
 
     # -- what tests read ---------------------------------------------------------------------
     @property
@@ -129,7 +152,7 @@ class YouTubeFake:
             )
             response.headers["WWW-Authenticate"] = 'Bearer realm="https://accounts.google.com/"'
             return response
-        if self.quota_exceeded:
+        if self.quota_exceeded or self.token_clients.get(token) in self.exhausted_clients:
             return google_error(
                 403,
                 "quotaExceeded",
@@ -138,9 +161,10 @@ class YouTubeFake:
             )
         return None
 
-    def issue_access_token(self) -> dict[str, Any]:
+    def issue_access_token(self, client_id: str = CLIENT_ID) -> dict[str, Any]:
         token = f"ya29.fake-{secrets.token_urlsafe(24)}"
         self.access_tokens[token] = time.monotonic() + self.access_ttl_s
+        self.token_clients[token] = client_id
         return {
             "access_token": token,
             "expires_in": self.access_ttl_s,
@@ -210,15 +234,16 @@ def create_app(fake: YouTubeFake | None = None) -> tuple[Any, YouTubeFake]:
         form = await request.form()
         grant = str(form.get("grant_type"))
         state.calls[f"token.{grant}"] += 1
-        if (
-            form.get("client_id") != state.client_id
-            or form.get("client_secret") != state.client_secret
-        ):
+        if state.token_unavailable > 0:
+            state.token_unavailable -= 1
+            state.calls["token.unavailable"] += 1
+            return JSONResponse({"error": "server_error", "error_description": "Service unavailable."}, status_code=503)  # fmt: skip
+        if not state.known_client(form.get("client_id"), form.get("client_secret")):
             return JSONResponse({"error": "invalid_client", "error_description": "Unauthorized"}, status_code=401)  # fmt: skip
         if grant == "refresh_token":
             if form.get("refresh_token") not in state.refresh_tokens:
                 return JSONResponse({"error": "invalid_grant", "error_description": "Token has been expired or revoked."}, status_code=400)  # fmt: skip
-            return JSONResponse(state.issue_access_token())
+            return JSONResponse(state.issue_access_token(str(form.get("client_id"))))
         if grant == "authorization_code":
             issued = state._codes.pop(str(form.get("code")), None)
             verifier = str(form.get("code_verifier") or "")
@@ -227,7 +252,7 @@ def create_app(fake: YouTubeFake | None = None) -> tuple[Any, YouTubeFake]:
                 return JSONResponse({"error": "invalid_grant", "error_description": "Bad Request"}, status_code=400)  # fmt: skip
             refresh = f"1//fake-{secrets.token_urlsafe(24)}"
             state.refresh_tokens.add(refresh)
-            return JSONResponse({**state.issue_access_token(), "refresh_token": refresh})
+            return JSONResponse({**state.issue_access_token(str(form.get("client_id"))), "refresh_token": refresh})  # fmt: skip
         return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
 
     @api.post(SESSION_PATH)
@@ -235,6 +260,9 @@ def create_app(fake: YouTubeFake | None = None) -> tuple[Any, YouTubeFake]:
         state.calls["videos.insert"] += 1
         if (refusal := state.check_bearer(request)) is not None:
             return refusal
+        if state.insert_unavailable > 0:
+            state.insert_unavailable -= 1
+            return google_error(503, "backendError", "Backend Error", "global")
         if request.query_params.get("uploadType") != "resumable":
             return google_error(400, "badRequest", "only resumable uploads are faked")
         resource = await request.json()
@@ -248,6 +276,7 @@ def create_app(fake: YouTubeFake | None = None) -> tuple[Any, YouTubeFake]:
             resource=resource,
             total=int(length),
             content_type=request.headers.get("x-upload-content-type", "video/*"),
+            vanish_at=state.vanish_at.pop(0) if state.vanish_at else None,
         )
         state.sessions[session.id] = session
         location = f"{str(request.base_url).rstrip('/')}{SESSION_PATH}?{urlencode({'uploadType': 'resumable', 'upload_id': session.id})}"  # fmt: skip

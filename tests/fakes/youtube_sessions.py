@@ -61,6 +61,9 @@ async def _session_put(state: YouTubeFake, scope: Any, receive: Any, send: Any) 
             message = await receive()
             more = message.get("more_body", False)
 
+    if session is not None and session.vanish_at is not None:
+        if len(session.data) >= session.vanish_at:
+            session.gone_status = 404  # Google lost it: from now on the URI is unknown
     if session is None or session.gone_status:
         state.calls["session.gone"] += 1
         await drain()

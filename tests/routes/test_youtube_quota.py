@@ -58,8 +58,12 @@ async def test_quota_view_shows_usage_reauth_and_waiting_uploads(client: httpx.A
     assert data["date"] == quota_day(utc_now()).isoformat()
     assert data["costs"]["videos.insert"] == 1600
     by_slug = {c["slug"]: c for c in data["channels"]}
-    assert by_slug["alpha"] | {"channel_id": None} == {"channel_id": None, "slug": "alpha", "units_used": 9950, "daily_limit": 10000, "remaining": 50, "needs_reauth": False}  # fmt: skip
+    assert by_slug["alpha"] | {"channel_id": None} == {"channel_id": None, "slug": "alpha", "project": "fleet", "units_used": 9950, "daily_limit": 10000, "remaining": 50, "needs_reauth": False}  # fmt: skip
     assert by_slug["bravo"]["units_used"] == 0  # yesterday's units do not count today
+    assert by_slug["bravo"]["remaining"] == 50  # but alpha's do: both spend the fleet's quota
+    [fleet] = data["projects"]
+    assert fleet["project"] == "fleet" and fleet["units_used"] == 9950 and not fleet["exhausted"]
+    assert {c["slug"]: c["units_used"] for c in fleet["channels"]} == {"alpha": 9950, "bravo": 0}
     assert by_slug["bravo"]["needs_reauth"] is True
     [waiting] = data["waiting"]
     assert waiting["task_id"] == str(task.id) and waiting["channel_slug"] == "alpha"

@@ -11,68 +11,27 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
-from cryptography.fernet import Fernet
-from pgqueuer import RetryRequested
-from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import func, select, text
 from structlog.testing import capture_logs
 
 from app.core.config import PROJECT_ROOT, get_settings
 from app.core.database import session_scope
 from app.core.encryption import decrypt
 from app.models import ChannelCredential, ItemStatus, TaskStatus, YouTubeQuotaUsage
-from app.pipeline.jobs import run_item_job
 from app.youtube import uploader as youtube_uploader
 from app.youtube.auth import store_youtube_authorisation
 from app.youtube.quota import quota_day
 from app.youtube.uploader import REMOTE_SESSION
-from tests.fakes.youtube import YouTubeFake, running, settings_env
-from tests.services.youtube_support import reload, upload_task
+from tests.fakes.youtube import YouTubeFake
+from tests.services import youtube_support
+from tests.services.youtube_support import CHUNK, reload, run_until_settled, upload_task
 
-CHUNK = 256 * 1024
-
-
-@pytest.fixture
-def fake_env(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[YouTubeFake, dict[str, str]]]:
-    """The fake YouTube, and settings pointing at it (also exported for subprocesses)."""
-    with running() as (url, fake):
-        env = {
-            **settings_env(url),
-            "WORKSPACE_ROOT": str(tmp_path / "ws"),
-            "FERNET_KEYS": Fernet.generate_key().decode(),
-            "YOUTUBE_RETRY_BASE_S": "0.01",
-            "YOUTUBE_UPLOAD_CHUNK_BYTES": str(CHUNK),
-        }
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-        yield fake, env
-        get_settings.cache_clear()
-
-
-@pytest_asyncio.fixture
-async def tube(
-    app_db: AsyncEngine, fake_env: tuple[YouTubeFake, dict[str, str]]
-) -> AsyncIterator[YouTubeFake]:
-    get_settings.cache_clear()
-    yield fake_env[0]
-
-
-async def run_until_settled(item_id: object, worker: str = "test:1") -> RetryRequested | None:
-    """Run the item job once; the retry it asks for, if any."""
-    try:
-        await run_item_job(item_id, worker=worker)  # type: ignore[arg-type]
-    except RetryRequested as retry:
-        return retry
-    return None
+fake_env = youtube_support.fake_env  # the fixtures, shared with the other upload tests
+tube = youtube_support.tube
 
 
 async def test_upload_publishes_once_with_metadata_thumbnail_and_ids(
@@ -181,7 +140,7 @@ async def test_quota_short_defers_to_just_after_pacific_midnight(
     tube: YouTubeFake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     frozen = datetime(2026, 3, 7, 22, 30, tzinfo=UTC)  # 14:30 PST on Mar 7; DST starts Mar 8
-    monkeypatch.setattr("app.youtube.quota.utc_now", lambda: frozen)
+    monkeypatch.setattr("app.youtube.ledger.utc_now", lambda: frozen)
     job = await upload_task(tmp_path / "configs")
     async with session_scope() as session:
         session.add(
@@ -221,7 +180,9 @@ async def test_quota_exceeded_from_google_defers_and_marks_the_day_spent(
     )
     assert item.attempts == 0
     async with session_scope() as session:
-        assert await session.scalar(select(YouTubeQuotaUsage.units_used)) == 10_000
+        row = (await session.scalars(select(YouTubeQuotaUsage))).one()
+    assert row.project == "fleet" and row.exhausted_at is not None  # the project waits today
+    assert row.units_used == 1600  # the refused insert was sent, so Google counted it
 
 
 async def test_invalid_grant_parks_the_channel_alerts_once_and_never_storms(
@@ -307,3 +268,23 @@ async def test_channel_without_youtube_token_publishes_offline(
     published = Path(get_settings().workspace_root) / item.output_keys["published"]
     assert published.read_bytes() == job.video.read_bytes()
     assert tube.calls.total() == 0
+
+
+async def test_session_lost_on_a_fresh_upload_starts_a_new_one(
+    tube: YouTubeFake, tmp_path: Path
+) -> None:
+    job = await upload_task(tmp_path / "configs", seconds=1.2, noisy=True)
+    tube.vanish_sessions(CHUNK)  # the first session is gone (404) once it holds one chunk
+    assert await run_until_settled(job.item_id) is None
+
+    task, item = await reload(job.task_id)
+    assert task.status == TaskStatus.PUBLISHED, task.error_message
+    first, second = tube.sessions  # a second session, started in the same run
+    assert tube.sessions[first].gone_status == 404 and tube.calls["session.gone"] >= 1
+    [video] = tube.videos.values()
+    assert video.session_id == second and video.sha256 == job.sha256
+    assert task.youtube_video_id == video.id and item.attempts == 1
+    assert second in decrypt(item.remote_ids[REMOTE_SESSION])  # the new session was recorded
+    async with session_scope() as session:
+        used = await session.scalar(select(func.sum(YouTubeQuotaUsage.units_used)))
+    assert used == 2 * 1600 + 50  # both initiations reached Google

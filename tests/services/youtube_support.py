@@ -5,21 +5,31 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import uuid
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import imageio_ffmpeg
-from sqlalchemy import select
+import pytest
+import pytest_asyncio
+from cryptography.fernet import Fernet
+from pgqueuer import RetryRequested
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.artifacts.configured import key_path
 from app.channels.config import load_channel_configs
 from app.channels.credentials import set_credential
 from app.channels.sync import sync_channels
+from app.core.config import get_settings
 from app.core.database import session_scope
 from app.models import Channel, PipelineStep, Task, TaskItem, TaskStatus
 from app.pipeline.items import final_key
+from app.pipeline.jobs import run_item_job
 from app.pipeline.orchestrator import start_step
-from tests.fakes.youtube import REFRESH_TOKEN
+from tests.fakes.youtube import REFRESH_TOKEN, YouTubeFake, running, settings_env
+
+CHUNK = 256 * 1024
 
 CHANNEL_YAML = """\
 slug: {slug}
@@ -111,3 +121,47 @@ async def reload(task_id: uuid.UUID) -> tuple[Task, TaskItem]:
         item = (await session.scalars(select(TaskItem).where(TaskItem.task_id == task_id))).one()
     assert task is not None
     return task, item
+
+
+@pytest.fixture
+def fake_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[YouTubeFake, dict[str, str]]]:
+    """The fake YouTube, and settings pointing at it (also exported for subprocesses)."""
+    with running() as (url, fake):
+        env = {
+            **settings_env(url),
+            "WORKSPACE_ROOT": str(tmp_path / "ws"),
+            "FERNET_KEYS": Fernet.generate_key().decode(),
+            "YOUTUBE_RETRY_BASE_S": "0.01",
+            "YOUTUBE_UPLOAD_CHUNK_BYTES": str(CHUNK),
+        }
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        yield fake, env
+        get_settings.cache_clear()
+
+
+@pytest_asyncio.fixture
+async def tube(
+    app_db: AsyncEngine, fake_env: tuple[YouTubeFake, dict[str, str]]
+) -> AsyncIterator[YouTubeFake]:
+    get_settings.cache_clear()
+    yield fake_env[0]
+
+
+async def run_until_settled(item_id: object, worker: str = "test:1") -> RetryRequested | None:
+    """Run the item job once; the retry it asks for, if any."""
+    try:
+        await run_item_job(item_id, worker=worker)  # type: ignore[arg-type]
+    except RetryRequested as retry:
+        return retry
+    return None
+
+
+async def units_charged() -> int:
+    """Every unit the ledger holds, all projects, channels and days together."""
+    async with session_scope() as session:
+        total = await session.scalar(text("SELECT sum(units_used) FROM youtube_quota_usage"))
+    return int(total or 0)

@@ -10,17 +10,16 @@ import uuid
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response, StreamingResponse
 
-from app.api.deps import SessionDep, get_app_settings
+from app.api.deps import SessionDep, StoreDep
 from app.api.responses import NOT_FOUND_RESPONSE, ok
 from app.artifacts import service as artifacts
 from app.artifacts.byte_ranges import parse_range, range_applies
-from app.artifacts.configured import get_artifact_store as configured_store
 from app.artifacts.schemas import ArtifactResponse
 from app.artifacts.service import Artifact
-from app.artifacts.store import ArtifactStat, ArtifactStore
+from app.artifacts.store import ArtifactStat
 from app.core.envelope import Envelope, ErrorEnvelope
 
 router = APIRouter(prefix="/tasks", tags=["artifacts"])
@@ -28,13 +27,6 @@ router = APIRouter(prefix="/tasks", tags=["artifacts"])
 FETCH_ROUTE = "get_task_artifact"
 FETCH_PATH = "/{task_id}/artifacts/{artifact_path:path}"
 
-
-def get_artifact_store(request: Request) -> ArtifactStore:
-    """The deployment's store: the workspace, or the bucket (streamed, so auth stays ours)."""
-    return configured_store(get_app_settings(request))
-
-
-StoreDep = Annotated[ArtifactStore, Depends(get_artifact_store)]
 
 _FETCH_RESPONSES: dict[int | str, dict[str, Any]] = {
     **NOT_FOUND_RESPONSE,

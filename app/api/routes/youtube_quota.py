@@ -1,4 +1,4 @@
-"""YouTube quota: units spent today per channel, and the uploads waiting (for quota or re-auth)."""
+"""YouTube quota: units spent today per Cloud project and channel, and the uploads waiting."""
 
 from __future__ import annotations
 
@@ -15,6 +15,6 @@ router = APIRouter(prefix="/youtube-quota", tags=["youtube"])
 
 @router.get("")
 async def get_youtube_quota(session: SessionDep) -> Envelope[YouTubeQuotaResponse]:
-    """Today's usage (Pacific day) per channel, the cost table, and every unfinished upload."""
+    """Today's usage (Pacific day) per project and channel, the costs, every unfinished upload."""
     overview = await quota_overview(session)
     return ok(YouTubeQuotaResponse.model_validate(overview))
