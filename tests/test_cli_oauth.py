@@ -1,6 +1,7 @@
 """``vidgen oauth youtube CHANNEL`` as a real subprocess, against the fake Google consent page
-and token endpoint: PKCE, the loopback redirect, the pasted redirect (``--print-url``), and the
-refresh token stored encrypted for the channel.
+and token endpoint: PKCE, the loopback redirect, the pasted redirect (``--print-url``), the
+refresh token stored encrypted for the channel, and a channel with its own OAuth client (its own
+Cloud project) authorised through that client rather than the fleet's.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -18,11 +21,20 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.channels.config import load_channel_configs
 from app.channels.credentials import get_credential
+from app.channels.sync import sync_channels
 from app.core.config import PROJECT_ROOT, get_settings
 from app.core.database import session_scope
 from app.models import ChannelCredential
-from tests.fakes.youtube import REFRESH_TOKEN, YouTubeFake, running, settings_env
+from tests.fakes.youtube import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REFRESH_TOKEN,
+    YouTubeFake,
+    running,
+    settings_env,
+)
 from tests.routes.factories import add_channel
 
 
@@ -32,15 +44,59 @@ class Google:
     env: dict[str, str]
 
 
-@pytest.fixture
-def google(monkeypatch: pytest.MonkeyPatch) -> Iterator[Google]:
-    with running() as (url, fake):
-        env = {**settings_env(url), "FERNET_KEYS": Fernet.generate_key().decode()}
+OWN_ID = "solo-client.apps.googleusercontent.com"
+OWN_SECRET = "solo-secret-0123456789"
+OWN_VARS = {"SOLO_YOUTUBE_CLIENT_ID": OWN_ID, "SOLO_YOUTUBE_CLIENT_SECRET": OWN_SECRET}
+OWN_CHANNEL_YAML = """\
+slug: solo
+name: Solo
+providers:
+  planner: template
+  image: local
+  video: kenburns
+  voice: espeak
+  sfx: synth
+youtube:
+  privacy: private
+  oauth_client:
+    client_id_env: SOLO_YOUTUBE_CLIENT_ID
+    client_secret_env: SOLO_YOUTUBE_CLIENT_SECRET
+"""
+
+
+def _serve(
+    monkeypatch: pytest.MonkeyPatch, fake: YouTubeFake | None, extra: dict[str, str]
+) -> Iterator[Google]:
+    with running(fake) as (url, state):
+        env = {**settings_env(url), "FERNET_KEYS": Fernet.generate_key().decode(), **extra}
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         get_settings.cache_clear()
-        yield Google(fake, {**os.environ, **env, "BROWSER": "true"})
+        yield Google(state, {**os.environ, **env, "BROWSER": "true"})
         get_settings.cache_clear()
+
+
+@pytest.fixture
+def google(monkeypatch: pytest.MonkeyPatch) -> Iterator[Google]:
+    yield from _serve(monkeypatch, None, {})
+
+
+@pytest.fixture
+def own_google(monkeypatch: pytest.MonkeyPatch) -> Iterator[Google]:
+    """The fake's consent page knows one client: here the channel's own. The fleet's client is
+    known to the token endpoint only, so a consent URL or code exchange that used the fleet's
+    client for this channel is refused (or shows in ``token_clients``)."""
+    fake = YouTubeFake(client_id=OWN_ID, client_secret=OWN_SECRET)
+    fake.add_client(CLIENT_ID, CLIENT_SECRET)
+    yield from _serve(monkeypatch, fake, OWN_VARS)
+
+
+async def add_own_client_channel(configs: Path) -> None:
+    """The channel ``solo`` synced from YAML that names its own OAuth client."""
+    configs.mkdir(parents=True, exist_ok=True)
+    (configs / "solo.yaml").write_text(OWN_CHANNEL_YAML)
+    async with session_scope() as session:
+        await sync_channels(session, load_channel_configs(configs))
 
 
 def start(google: Google, *args: str) -> subprocess.Popen[str]:
@@ -116,3 +172,45 @@ async def test_denied_consent_stores_nothing(app_db: AsyncEngine, google: Google
     assert process.returncode == 1
     assert "Google answered access_denied" in stderr
     assert await stored_token("tube") is None
+
+
+async def test_own_client_channel_is_authorised_through_its_own_client(
+    app_db: AsyncEngine, own_google: Google, tmp_path: Path
+) -> None:
+    await add_own_client_channel(tmp_path / "configs")
+    process = start(own_google, "solo")
+    try:
+        url = await consent_url(process)
+        assert parse_qs(urlsplit(url).query)["client_id"] == [OWN_ID]
+        async with httpx.AsyncClient(follow_redirects=True) as browser:
+            page = await browser.get(url)
+        assert page.status_code == 200, page.text
+        stdout, stderr = await asyncio.to_thread(process.communicate, timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert "✅ channel solo authorised for YouTube uploads" in stdout
+    assert f"OAuth client {OWN_ID} (quota project {OWN_ID})" in stdout  # which client it used
+    # the code was exchanged with the channel's client id and secret, never the fleet's
+    assert own_google.fake.calls["token.authorization_code"] == 1
+    assert set(own_google.fake.token_clients.values()) == {OWN_ID}
+    token = await stored_token("solo")
+    assert token is not None and token in own_google.fake.refresh_tokens
+    assert OWN_SECRET not in stdout + stderr
+
+
+async def test_own_client_with_unset_variables_is_refused_before_consent(
+    app_db: AsyncEngine, own_google: Google, tmp_path: Path
+) -> None:
+    await add_own_client_channel(tmp_path / "configs")
+    env = {k: v for k, v in own_google.env.items() if k != "SOLO_YOUTUBE_CLIENT_SECRET"}
+    process = start(Google(own_google.fake, env), "solo")
+    try:
+        _, stderr = await asyncio.to_thread(process.communicate, timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 2
+    assert "SOLO_YOUTUBE_CLIENT_ID and SOLO_YOUTUBE_CLIENT_SECRET" in stderr
+    assert "http" not in stderr  # no consent URL: never the fleet's client as a fall-back
+    assert own_google.fake.calls["token.authorization_code"] == 0
+    assert await stored_token("solo") is None

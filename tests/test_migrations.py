@@ -6,19 +6,23 @@ import asyncio
 import os
 import subprocess
 import sys
+import uuid
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Enum, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from app.core import migrations
-from app.core.config import PROJECT_ROOT, asyncpg_dsn
+from app.core.config import PROJECT_ROOT, asyncpg_dsn, normalise_database_url
 from app.models import Base
 
 OUR_TABLES = set(Base.metadata.tables)
@@ -277,3 +281,118 @@ class TestRevisionQueries:
         assert await migrations.current_revision() == migrations.head_revision()
         async with app_db.connect() as conn:
             assert await migrations.is_at_head(connection=conn)
+
+
+async def _upgrade_to(revision: str, url: str) -> None:
+    """Alembic's own ``upgrade`` to one revision (``app.core.migrations`` only goes to head)."""
+
+    def run(connection: Connection) -> None:
+        config = migrations.alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+    engine = create_async_engine(normalise_database_url(url), poolclass=NullPool)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(run)
+    finally:
+        await engine.dispose()
+
+
+class TestQuotaProjectsMigration:
+    """0006 keys the quota ledger by Cloud project; the rows spent so far must survive it."""
+
+    DAY = date(2026, 12, 1)
+    AT = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
+
+    async def _rows(self, conn: asyncpg.Connection, columns: str) -> set[tuple[Any, ...]]:
+        rows = await conn.fetch(f"SELECT {columns} FROM youtube_quota_usage")
+        return {tuple(row) for row in rows}
+
+    async def _add_channels(self, conn: asyncpg.Connection, *ids: uuid.UUID) -> None:
+        await conn.executemany(
+            "INSERT INTO channels (id, slug, name, active, priority, max_concurrent, config,"
+            " config_hash) VALUES ($1, $2, $2, true, 0, 1, '{}', '')",
+            [(channel_id, f"ch-{n}") for n, channel_id in enumerate(ids)],
+        )
+
+    async def _primary_key(self, conn: asyncpg.Connection) -> list[str]:
+        rows = await conn.fetch(
+            "SELECT a.attname FROM pg_index i"
+            " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)"
+            " WHERE i.indrelid = 'youtube_quota_usage'::regclass AND i.indisprimary"
+            " ORDER BY array_position(i.indkey::int[], a.attnum::int)"
+        )
+        return [row[0] for row in rows]
+
+    async def test_per_channel_rows_move_to_the_fleet_project_and_back(
+        self, empty_db_url: str
+    ) -> None:
+        await _upgrade_to("0005", empty_db_url)
+        alpha, beta = uuid.uuid4(), uuid.uuid4()
+        day, later, at = self.DAY, self.DAY + timedelta(days=1), self.AT
+        old_rows = {
+            (alpha, day, 1650, 10_000, at),  # part-spent: units kept, not exhausted
+            (alpha, later, 10_000, 10_000, at + timedelta(days=1)),  # set to its limit
+            (beta, day, 5_000, 5_000, at),  # at its own (lower) limit
+            (beta, later, 9_999, 10_000, at),  # one unit short: not exhausted
+        }
+        conn = await asyncpg.connect(asyncpg_dsn(empty_db_url))
+        try:
+            await self._add_channels(conn, alpha, beta)
+            await conn.executemany(
+                "INSERT INTO youtube_quota_usage"
+                " (channel_id, date, units_used, daily_limit, updated_at)"
+                " VALUES ($1, $2, $3, $4, $5)",
+                list(old_rows),
+            )
+
+            await _upgrade_to("0006", empty_db_url)
+            columns = "project, channel_id, date, units_used, daily_limit, exhausted_at"
+            assert await self._rows(conn, columns) == {
+                ("fleet", alpha, day, 1650, 10_000, None),
+                ("fleet", alpha, later, 10_000, 10_000, at + timedelta(days=1)),
+                ("fleet", beta, day, 5_000, 5_000, at),
+                ("fleet", beta, later, 9_999, 10_000, None),
+            }
+            assert await self._primary_key(conn) == ["project", "date", "channel_id"]
+
+            await migrations.downgrade_to("0005", empty_db_url)
+            old_columns = "channel_id, date, units_used, daily_limit, updated_at"
+            assert await self._rows(conn, old_columns) == old_rows
+            assert await self._primary_key(conn) == ["channel_id", "date"]
+            names = await conn.fetch(
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_name = 'youtube_quota_usage'"
+            )
+            assert {row[0] for row in names} == set(old_columns.split(", "))
+        finally:
+            await conn.close()
+
+    async def test_downgrade_folds_a_channels_projects_into_one_row(
+        self, empty_db_url: str
+    ) -> None:
+        """Two projects' rows of one channel and day become one; "exhausted" becomes "at limit"."""
+        await _upgrade_to("0006", empty_db_url)
+        alpha, beta = uuid.uuid4(), uuid.uuid4()
+        day, at = self.DAY, self.AT
+        conn = await asyncpg.connect(asyncpg_dsn(empty_db_url))
+        try:
+            await self._add_channels(conn, alpha, beta)
+            await conn.executemany(
+                "INSERT INTO youtube_quota_usage (project, channel_id, date, units_used,"
+                " daily_limit, exhausted_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                [
+                    ("fleet", alpha, day, 300, 10_000, None, at),
+                    ("own-client", alpha, day, 200, 10_000, None, at + timedelta(hours=1)),
+                    ("own-client", beta, day, 1_600, 10_000, at, at),  # quotaExceeded
+                ],
+            )
+            await migrations.downgrade_to("0005", empty_db_url)
+            columns = "channel_id, date, units_used, daily_limit, updated_at"
+            assert await self._rows(conn, columns) == {
+                (alpha, day, 500, 10_000, at + timedelta(hours=1)),
+                (beta, day, 10_000, 10_000, at),
+            }
+        finally:
+            await conn.close()

@@ -5,6 +5,11 @@ command listens. On a headless host, ``--print-url`` prints the consent URL inst
 browser and also accepts the address the browser was sent to, pasted back into the terminal
 (the page fails to load there, but its URL carries the code). The refresh token is stored
 encrypted in the database, so every process that shares the database can upload.
+
+A refresh token works only with the OAuth client that obtained it, so the consent and the code
+exchange use the client the channel uploads through (``app.youtube.projects.channel_client``):
+its own ``youtube.oauth_client`` when its YAML names one, else the fleet's YOUTUBE_CLIENT_ID.
+A channel whose own client is not configured is refused, never authorised with the fleet's.
 """
 
 from __future__ import annotations
@@ -16,12 +21,17 @@ import sys
 import threading
 import webbrowser
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
 import typer
 
 from app.core.config import get_settings
+
+if TYPE_CHECKING:
+    from app.channels.config import ChannelConfig
+    from app.models import Channel
+    from app.youtube.projects import ChannelClient
 
 oauth_cli = typer.Typer(help="Authorise channels with external services.", no_args_is_help=True)
 
@@ -81,7 +91,9 @@ def wait_for_code(results: queue.Queue[dict[str, str]], *, state: str, timeout_s
     return params["code"]
 
 
-async def _finish(channel: str, code: str, redirect_uri: str, verifier: str) -> str:
+async def _finish(
+    channel: str, client: ChannelClient, code: str, redirect_uri: str, verifier: str
+) -> str:
     import httpx
 
     from app.core.database import dispose_engine, init_engine, session_scope
@@ -89,10 +101,9 @@ async def _finish(channel: str, code: str, redirect_uri: str, verifier: str) -> 
     from app.youtube.oauth import OAuthApp, exchange_code
 
     settings = get_settings()
-    secret = settings.youtube_client_secret
     app = OAuthApp(
-        client_id=settings.youtube_client_id or "",
-        client_secret=secret.get_secret_value() if secret else "",
+        client_id=client.client_id,
+        client_secret=client.client_secret,
         token_url=settings.google_token_url,
     )
     async with httpx.AsyncClient(timeout=30) as http:
@@ -116,19 +127,61 @@ async def _finish(channel: str, code: str, redirect_uri: str, verifier: str) -> 
             )
     finally:
         await dispose_engine()
-    return f"channel {found.slug} authorised for YouTube uploads; {woken} waiting upload(s) woken"
+    return (
+        f"channel {found.slug} authorised for YouTube uploads through OAuth client "
+        f"{client.client_id} (quota project {client.project}); {woken} waiting upload(s) woken"
+    )
 
 
-async def _channel_exists(channel: str) -> None:
+def _stored_config(found: Channel) -> ChannelConfig | None:
+    """The channel's config, or None (the fleet's client) for a row no config was synced into.
+
+    A stored config that names its own client but no longer validates is an error: falling
+    back to the fleet's client would store a token the uploads could not use.
+    """
+    from app.channels.config import ChannelConfigError
+    from app.channels.sync import get_channel_config
+
+    try:
+        return get_channel_config(found)
+    except ChannelConfigError:
+        if ((found.config or {}).get("youtube") or {}).get("oauth_client"):
+            raise
+        return None
+
+
+async def _channel_config(channel: str) -> ChannelConfig | None:
+    """Looks the channel up (``NotFoundError`` if it was never synced) and returns its config."""
     from app.channels.service import get_channel
     from app.core.database import dispose_engine, init_engine, session_scope
 
     init_engine(application_name="oauth")
     try:
         async with session_scope() as session:
-            await get_channel(session, channel_ref=channel)
+            return _stored_config(await get_channel(session, channel_ref=channel))
     finally:
         await dispose_engine()
+
+
+def _resolve_client(channel: str) -> ChannelClient:
+    """The channel's OAuth client, or a clear exit: unknown channel (1), client not set (2)."""
+    from app.channels.config import ChannelConfigError
+    from app.core.errors import NotFoundError
+    from app.youtube.projects import YouTubeClientMissingError, channel_client
+
+    try:
+        config = asyncio.run(_channel_config(channel))
+    except NotFoundError as exc:
+        typer.echo(f"❌ {exc.message}: run `vidgen channels sync` first", err=True)
+        raise typer.Exit(1) from None
+    except ChannelConfigError as exc:
+        typer.echo(f"❌ {exc}: fix it and run `vidgen channels sync` first", err=True)
+        raise typer.Exit(1) from None
+    try:
+        return channel_client(config, get_settings())
+    except YouTubeClientMissingError as exc:
+        typer.echo(f"❌ {exc.message} (a Desktop-app OAuth client)", err=True)
+        raise typer.Exit(2) from None
 
 
 @oauth_cli.command("youtube")
@@ -144,24 +197,13 @@ def youtube(
     port: Annotated[int, typer.Option(help="Loopback port to listen on (0 = any free).")] = 0,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the consent.")] = 300.0,
 ) -> None:
-    """Authorise CHANNEL's YouTube uploads and store the refresh token encrypted."""
-    from app.core.errors import NotFoundError
+    """Authorise CHANNEL's YouTube uploads through its OAuth client; store the token encrypted."""
     from app.core.logging import configure_logging
     from app.youtube.oauth import OAuthError, PkcePair, authorization_url
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format, process="oauth")
-    if not settings.youtube_client_id or not settings.youtube_client_secret:
-        typer.echo(
-            "❌ set YOUTUBE_CLIENT_ID and YOUTUBE_CLIENT_SECRET (a Desktop-app OAuth client)",
-            err=True,
-        )
-        raise typer.Exit(2)
-    try:
-        asyncio.run(_channel_exists(channel))
-    except NotFoundError as exc:
-        typer.echo(f"❌ {exc.message}: run `vidgen channels sync` first", err=True)
-        raise typer.Exit(1) from None
+    client = _resolve_client(channel)
 
     results: queue.Queue[dict[str, str]] = queue.Queue()
     handler = type("Callback", (_Callback,), {"results": results})
@@ -172,12 +214,16 @@ def youtube(
     state = secrets.token_urlsafe(16)
     url = authorization_url(
         auth_url=settings.google_auth_url,
-        client_id=settings.youtube_client_id,
+        client_id=client.client_id,
         redirect_uri=redirect_uri,
         pkce=pkce,
         state=state,
     )
-    typer.echo(f"Open this URL and allow access for channel {channel}:\n{url}", err=True)
+    typer.echo(
+        f"Open this URL and allow access for channel {channel} "
+        f"(OAuth client {client.client_id}):\n{url}",
+        err=True,
+    )
     if print_url:
         typer.echo(
             "Then paste here the address your browser was sent to "
@@ -189,7 +235,7 @@ def youtube(
         webbrowser.open(url)
     try:
         code = wait_for_code(results, state=state, timeout_s=timeout)
-        message = asyncio.run(_finish(channel, code, redirect_uri, pkce.verifier))
+        message = asyncio.run(_finish(channel, client, code, redirect_uri, pkce.verifier))
     except (OAuthFlowError, OAuthError) as exc:
         typer.echo(f"❌ {exc}", err=True)
         raise typer.Exit(1) from None

@@ -33,7 +33,7 @@ from app.models import (
     YouTubeQuotaUsage,
 )
 from app.pipeline.queue import DEFAULT_POOL_LIMITS, item_entrypoint
-from app.youtube.quota import quota_day
+from app.youtube.quota import quota_overview
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 RETRY_ACTION = "item.retry_scheduled"
@@ -174,27 +174,43 @@ async def _costs(session: AsyncSession, slugs: dict[object, str]) -> list[Metric
 
 
 async def _quota(
-    session: AsyncSession, slugs: dict[object, str], settings: Settings, now: datetime
-) -> Metric:
-    family = GaugeMetricFamily(
+    session: AsyncSession, settings: Settings, clock: Callable[[], datetime]
+) -> list[Metric]:
+    """Units left per Cloud project, and each channel's units spent inside its project.
+
+    Google counts the daily quota per project (OAuth client), so "remaining" belongs to the
+    project: a per-channel figure would show every channel of a shared client the same units
+    and invite adding them up. The project and membership come from ``quota_overview`` (what
+    the dashboard shows); the use is read from the ledger rows themselves, so units a channel
+    spent today in a project it has since left still show against that project.
+    """
+    remaining = GaugeMetricFamily(
         "vidgen_youtube_quota_remaining_units",
-        "YouTube Data API units left today (Pacific day) per channel.",
-        labels=["channel"],
+        "YouTube Data API units left today (Pacific day) per Cloud project (OAuth client); "
+        "0 once Google answered quotaExceeded.",
+        labels=["project"],
     )
-    usage = {
-        row.channel_id: (int(row.units_used), int(row.daily_limit))
-        for row in await session.execute(
-            select(
-                YouTubeQuotaUsage.channel_id,
-                YouTubeQuotaUsage.units_used,
-                YouTubeQuotaUsage.daily_limit,
-            ).where(YouTubeQuotaUsage.date == quota_day(now))
-        )
-    }
-    for channel_id, slug in sorted(slugs.items(), key=lambda pair: pair[1]):
-        used, limit = usage.get(channel_id, (0, settings.youtube_quota_daily_limit))
-        family.add_metric([slug], max(limit - used, 0))
-    return family
+    used = GaugeMetricFamily(
+        "vidgen_youtube_quota_used_units",
+        "YouTube Data API units spent today (Pacific day) by each channel in a Cloud project.",
+        labels=["project", "channel"],
+    )
+    overview = await quota_overview(session, settings=settings, clock=clock)
+    spent = {(entry.project, entry.slug): 0 for entry in overview.channels}
+    slugs = {entry.channel_id: entry.slug for entry in overview.channels}
+    rows = await session.execute(
+        select(
+            YouTubeQuotaUsage.project, YouTubeQuotaUsage.channel_id, YouTubeQuotaUsage.units_used
+        ).where(YouTubeQuotaUsage.date == overview.date)
+    )
+    for row in rows:
+        key = (row.project, slugs.get(row.channel_id, "unknown"))
+        spent[key] = spent.get(key, 0) + int(row.units_used)
+    for project in overview.projects:
+        remaining.add_metric([project.project], project.remaining)
+    for (project_name, slug), units in sorted(spent.items()):
+        used.add_metric([project_name, slug], units)
+    return [remaining, used]
 
 
 async def render_metrics(
@@ -208,7 +224,7 @@ async def render_metrics(
         await _queue(session),
         await _retries(session, slugs),
         *await _costs(session, slugs),
-        await _quota(session, slugs, settings, clock()),
+        *await _quota(session, settings, clock),
     ]
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Snapshot(families))

@@ -1,4 +1,8 @@
-"""/metrics: Prometheus text computed from the database, behind the bearer token."""
+"""/metrics: Prometheus text computed from the database, behind the bearer token.
+
+YouTube quota is reported per Cloud project (OAuth client), because Google counts it there:
+units left per project, and each channel's units spent inside its project.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
@@ -152,8 +157,71 @@ async def test_metrics_from_the_database(client: httpx.AsyncClient) -> None:
     assert value(samples, "vidgen_paid_calls_total", channel="alpha", service="gemini") == 2
 
     quota = "vidgen_youtube_quota_remaining_units"
-    assert value(samples, quota, channel="alpha") == 8350
-    assert value(samples, quota, channel="beta") == 10_000  # yesterday's usage doesn't count
+    assert value(samples, quota, project="fleet") == 8350  # beta's yesterday doesn't count
+    used = "vidgen_youtube_quota_used_units"
+    assert value(samples, used, project="fleet", channel="alpha") == 1650
+    assert value(samples, used, project="fleet", channel="beta") == 0
+
+
+OWN_ID = "solo-client.apps.googleusercontent.com"
+OWN_CLIENT_CONFIG = {  # what `vidgen channels sync` stores for a YAML naming its own client
+    "slug": "solo",
+    "name": "Solo",
+    "providers": {
+        "planner": "template",
+        "image": "local",
+        "video": "kenburns",
+        "voice": "espeak",
+        "sfx": "synth",
+    },
+    "youtube": {
+        "oauth_client": {
+            "client_id_env": "SOLO_YOUTUBE_CLIENT_ID",
+            "client_secret_env": "SOLO_YOUTUBE_CLIENT_SECRET",
+        }
+    },
+}
+
+
+async def test_quota_metrics_per_project(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOLO_YOUTUBE_CLIENT_ID", OWN_ID)
+    monkeypatch.setenv("SOLO_YOUTUBE_CLIENT_SECRET", "solo-secret-0123456789")
+    alpha, beta = await add_channel("alpha"), await add_channel("beta")
+    await add_channel("gamma")  # in the fleet's project, nothing spent today
+    solo = await add_channel("solo", config=OWN_CLIENT_CONFIG)
+    today, now = quota_day(utc_now()), utc_now()
+
+    def row(channel_id: object, project: str, units: int, **fields: object) -> YouTubeQuotaUsage:
+        return YouTubeQuotaUsage(
+            project=project, channel_id=channel_id, date=fields.pop("date", today),
+            units_used=units, daily_limit=10_000, **fields,
+        )  # fmt: skip
+
+    await add_rows(
+        row(alpha.id, "fleet", 1650),
+        row(beta.id, "fleet", 400),
+        row(solo.id, "fleet", 50),  # spent through the fleet's client before it had its own
+        row(solo.id, OWN_ID, 1600, exhausted_at=now),  # Google said quotaExceeded
+        row(alpha.id, "fleet", 9_000, date=today - timedelta(days=1)),  # yesterday: reset
+    )
+    samples = parse((await client.get("/metrics")).text)
+
+    quota = "vidgen_youtube_quota_remaining_units"
+    assert value(samples, quota, project="fleet") == 10_000 - 1650 - 400 - 50  # one shared limit
+    assert value(samples, quota, project=OWN_ID) == 0  # exhausted, whatever the units say
+    assert {labels for name, labels in samples if name == quota} == {
+        frozenset({("project", "fleet")}),
+        frozenset({("project", OWN_ID)}),
+    }  # no per-channel "remaining": channels of one project share it
+    used = "vidgen_youtube_quota_used_units"
+    assert value(samples, used, project="fleet", channel="alpha") == 1650
+    assert value(samples, used, project="fleet", channel="beta") == 400
+    assert value(samples, used, project="fleet", channel="gamma") == 0
+    assert value(samples, used, project="fleet", channel="solo") == 50
+    assert value(samples, used, project=OWN_ID, channel="solo") == 1600
+    assert (used, frozenset({("project", OWN_ID), ("channel", "alpha")})) not in samples
 
 
 async def test_metrics_need_the_token(anon_client: httpx.AsyncClient) -> None:
