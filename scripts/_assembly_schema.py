@@ -227,19 +227,25 @@ def parse_captions(value: Any, where: str, base: Path, default: CaptionStyle) ->
     )
 
 
-def parse_watermark(value: Any, where: str, base: Path) -> Watermark | None:
+def _file_field(value: Any, where: str, base: Path, keys: set[str]) -> tuple[_Reader, Path] | None:
+    """A file-with-options field (watermark, music): absent, a bare path, or an object with ``path``."""
     if value is None:
         return None
     if isinstance(value, str):
         value = {"path": value}
-    r = _Reader(
-        value,
-        f"{where}: field 'watermark'",
-        base,
-        {"path", "position", "opacity", "scale", "margin"},
-    )
+    r = _Reader(value, where, base, {"path", *keys})
     path = r.path("path", required=True)
     assert path is not None
+    return r, path
+
+
+def parse_watermark(value: Any, where: str, base: Path) -> Watermark | None:
+    parsed = _file_field(
+        value, f"{where}: field 'watermark'", base, {"position", "opacity", "scale", "margin"}
+    )
+    if parsed is None:
+        return None
+    r, path = parsed
     return Watermark(
         path=path,
         position=r.choice("position", "bottom-right", POSITIONS),
@@ -306,18 +312,12 @@ def parse_scene(obj: Any, where: str, base: Path, defaults: SceneDefaults) -> Sc
 
 
 def _parse_music(value: Any, base: Path) -> Music | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = {"path": value}
-    r = _Reader(
-        value,
-        "manifest: field 'music'",
-        base,
-        {"path", "gain_db", "fade_in_s", "fade_out_s", "duck"},
+    parsed = _file_field(
+        value, "manifest: field 'music'", base, {"gain_db", "fade_in_s", "fade_out_s", "duck"}
     )
-    path = r.path("path", required=True)
-    assert path is not None
+    if parsed is None:
+        return None
+    r, path = parsed
     return Music(
         path=path,
         gain_db=r.number("gain_db", DEFAULT_MUSIC_GAIN_DB, -60, 10) or 0.0,

@@ -11,8 +11,9 @@ import argparse
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import _common
 
@@ -37,29 +38,21 @@ def output_audio(value: str) -> Path:
     return path
 
 
-def number_in(
-    low: float, high: float, *, kind: type[float] | type[int] = float
-) -> Callable[[str], float]:
-    """argparse type factory: a number of ``kind`` within ``low..high`` inclusive."""
-
-    def parse(value: str) -> float:
-        try:
-            number = kind(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
-        if not low <= number <= high:
-            raise argparse.ArgumentTypeError(f"expected {low:g}..{high:g}, got {value}")
-        return number
-
-    return parse
-
-
 def spoken_text(value: str) -> str:
     """argparse type: text that has something to say (whitespace alone is a usage error)."""
     text = " ".join(value.split())
     if not text:
         raise argparse.ArgumentTypeError("text is empty")
     return text
+
+
+def audio_parser(description: str, *, text_help: str, offline: str) -> argparse.ArgumentParser:
+    """The options both audio scripts open with: the text, the file, ElevenLabs or the offline one."""
+    p = _common.parser(description)
+    p.add_argument("--text", required=True, type=spoken_text, help=text_help)
+    p.add_argument("--output", required=True, type=output_audio, help="audio file to write")
+    p.add_argument("--provider", choices=["elevenlabs", offline], default="elevenlabs")
+    return p
 
 
 @contextlib.contextmanager
@@ -119,3 +112,23 @@ def verify_audio(path: Path, what: str) -> _common.MediaInfo:
     except (av.error.FFmpegError, StopIteration) as exc:
         raise _common.ScriptError(f"{what} cannot be decoded: {path.name}: {exc}") from None
     return info
+
+
+def emit_audio(
+    output: Path,
+    info: _common.MediaInfo,
+    *,
+    provider: str,
+    model: str | None,
+    cost_usd: float = 0.0,
+    **extra: Any,
+) -> None:
+    """The result line of both audio scripts, whichever provider spoke: the file and its length."""
+    _common.emit_result(
+        outputs={"audio": str(output)},
+        provider=provider,
+        model=model,
+        duration=info.duration,
+        cost_usd=cost_usd,
+        **extra,
+    )

@@ -55,6 +55,13 @@ def output_format(value: str) -> OutputFormat:
     return OutputFormat(name=value.strip().lower(), family=family, sample_rate=int(parts[1]))
 
 
+def add_output_format(group: argparse._ActionsContainer, *, help_text: str) -> None:
+    """``--output-format``: what ElevenLabs is asked to return, the same choice for speech and effects."""
+    group.add_argument(
+        "--output-format", type=output_format, default="mp3_44100_128", help=help_text
+    )
+
+
 def describe_error(response: httpx.Response) -> str:
     """The vendor's own words, from either error shape (or FastAPI's 422 list)."""
     try:
@@ -149,3 +156,23 @@ def save_audio(
                     fmt.ffmpeg_input(raw), final, what=f"converting {fmt.name} to {output.suffix}"
                 )
         return _audio.verify_audio(final, what)
+
+
+def deliver(
+    reply: AudioReply, args: argparse.Namespace, *, what: str, cost_usd: float, **extra: Any
+) -> None:
+    """Save the reply to ``--output`` and print the result line (``--model-id``, the request id).
+
+    Both scripts name these options alike, so the one namespace carries them; the request id lets
+    a person find the generation at ElevenLabs.
+    """
+    info = save_audio(reply, args.output_format, args.output, what=what)
+    _audio.emit_audio(
+        args.output,
+        info,
+        provider="elevenlabs",
+        model=args.model_id,
+        cost_usd=cost_usd,
+        remote_ids={"request_id": reply.request_id} if reply.request_id else {},
+        **extra,
+    )

@@ -7,11 +7,12 @@ with a clear line instead of a Pillow traceback.
 
 from __future__ import annotations
 
+import argparse
 import os
 import tempfile
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import _common
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
@@ -170,3 +171,30 @@ def flatten(img: Image.Image, background: tuple[int, int, int] = (16, 16, 20)) -
     rgba = img.convert("RGBA")
     base.paste(rgba, (0, 0), rgba)
     return base
+
+
+# ---------------------------------------------------------------- the Pillow frame scripts
+
+
+def add_frame_options(p: argparse.ArgumentParser) -> None:
+    """``--output`` and ``--size``: the composite and split-screen scripts draw one frame alike."""
+    p.add_argument("--output", required=True, type=Path, help="PNG file to write")
+    p.add_argument(
+        "--size",
+        type=_common.parse_size,
+        default=(1920, 1080),
+        metavar="WxH",
+        help="frame size (default 1920x1080)",
+    )
+
+
+def publish_frame(frame: Image.Image, output: Path, **extra: Any) -> None:
+    """Save the frame and print the result line, so both frame scripts report the same fields."""
+    save_png(frame, output)
+    _common.emit_result(
+        outputs={"image": str(output)},
+        provider="pillow",
+        width=frame.width,
+        height=frame.height,
+        **extra,
+    )

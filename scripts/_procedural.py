@@ -144,15 +144,15 @@ def environment(rng: random.Random, words: set[str], size: tuple[int, int]) -> I
         for _ in range(rng.randint(2, 4)):
             cloud(img, rng, rng.uniform(0.05, 0.95) * w, rng.uniform(0.1, 0.4) * horizon, u, time)
 
-    haze = bottom
+    ground = scenes.Ground(draw, rng, w, h, horizon, u, haze=bottom)
     if theme == "ocean":
         scenes.ocean(img, rng, words, time, horizon, u)
     elif theme == "city":
-        scenes.city(draw, rng, time, w, h, horizon, u, haze)
+        scenes.city(ground, time)
     elif theme == "desert":
-        scenes.desert(draw, rng, w, h, horizon, u, haze)
+        scenes.desert(ground)
     else:
-        scenes.land(draw, rng, theme, time, w, h, horizon, u, haze)
+        scenes.land(ground, theme, time)
     if theme == "snow":
         for _ in range(int(w * h / 6000)):
             x, y, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(1.5, 4) * u

@@ -10,6 +10,8 @@ from __future__ import annotations
 import itertools
 import math
 import random
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from _procedural_figures import Colour, has, jitter, mix
@@ -60,18 +62,42 @@ def y_at(pts: list[tuple[float, float]], x: float) -> float:
     return pts[-1][1]
 
 
-def land(
-    draw: ImageDraw.ImageDraw,
-    rng: random.Random,
-    theme: str,
-    time: str,
-    w: int,
-    h: int,
-    horizon: int,
-    u: float,
-    haze: Colour,
-) -> None:
+@dataclass(frozen=True)
+class Ground:
+    """What every painter below the horizon draws with: the canvas, the dice, the frame, the haze."""
+
+    draw: ImageDraw.ImageDraw
+    rng: random.Random
+    w: int
+    h: int
+    horizon: int
+    u: float
+    haze: Colour
+
+
+def ridge_layers(
+    g: Ground,
+    colours: list[Colour],
+    *,
+    start: float,
+    spacing: float,
+    amp: float,
+    amp_step: float,
+    tint: Callable[[int, Colour], Colour],
+) -> list[list[tuple[float, float]]]:
+    """Bands of rolling ground from far to near, each filled with ``tint(i, colour)``; their lines."""
+    layers = []
+    for i, colour in enumerate(colours):
+        base = g.horizon + (start + spacing * i) * (g.h - g.horizon)
+        pts = ridge(g.rng, g.w, base, (g.h - g.horizon) * (amp - amp_step * i))
+        fill_below(g.draw, pts, g.h, tint(i, colour))
+        layers.append(pts)
+    return layers
+
+
+def land(g: Ground, theme: str, time: str) -> None:
     """Meadow, forest, mountain and snow scenes: layered ridges, far ones fading into the haze."""
+    draw, rng, w, h, horizon, u, haze = g.draw, g.rng, g.w, g.h, g.horizon, g.u, g.haze
     snowy = theme == "snow"
     dark = 0.45 if time == "night" else 0.0
     ground = (
@@ -90,14 +116,15 @@ def land(
                     [(x, y), (x - cap * 0.8, y + cap), (x + cap * 0.7, y + cap * 0.9)],
                     fill=mix((246, 248, 252), (0, 0, 0), dark),
                 )
-    layers = []
-    for i, colour in enumerate(ground):
-        base = horizon + (0.05 + 0.13 * i) * (h - horizon)
-        pts = ridge(rng, w, base, (h - horizon) * (0.22 - 0.05 * i))
-        fill_below(
-            draw, pts, h, mix(mix(jitter(rng, colour, 10), haze, 0.3 - 0.12 * i), (0, 0, 0), dark)
-        )
-        layers.append(pts)
+    layers = ridge_layers(
+        g,
+        ground,
+        start=0.05,
+        spacing=0.13,
+        amp=0.22,
+        amp_step=0.05,
+        tint=lambda i, c: mix(mix(jitter(rng, c, 10), haze, 0.3 - 0.12 * i), (0, 0, 0), dark),
+    )
     if theme in ("forest", "snow"):
         for row, pts in enumerate(layers):
             scale = (0.7 + 0.55 * row) * u
@@ -154,17 +181,9 @@ def round_tree(
         )
 
 
-def city(
-    draw: ImageDraw.ImageDraw,
-    rng: random.Random,
-    time: str,
-    w: int,
-    h: int,
-    horizon: int,
-    u: float,
-    haze: Colour,
-) -> None:
+def city(g: Ground, time: str) -> None:
     """A two-layer skyline with windows (lit at night) and a street in front."""
+    draw, rng, w, h, horizon, u, haze = g.draw, g.rng, g.w, g.h, g.horizon, g.u, g.haze
     night = time == "night"
     for layer, (shade, tall) in enumerate((((150, 160, 180), 0.45), ((74, 82, 100), 0.32))):
         base = horizon + layer * 0.12 * (h - horizon)
@@ -203,22 +222,19 @@ def windows(
             draw.rectangle((wx, wy, wx + 11 * u, wy + 16 * u), fill=fill)
 
 
-def desert(
-    draw: ImageDraw.ImageDraw,
-    rng: random.Random,
-    w: int,
-    h: int,
-    horizon: int,
-    u: float,
-    haze: Colour,
-) -> None:
-    sands = [(222, 184, 128), (210, 162, 100), (192, 140, 82)]
-    layers = []
-    for i, sand in enumerate(sands):
-        base = horizon + (0.04 + 0.16 * i) * (h - horizon)
-        pts = ridge(rng, w, base, (h - horizon) * (0.18 - 0.04 * i))
-        fill_below(draw, pts, h, mix(jitter(rng, sand, 8), haze, 0.25 - 0.1 * i))
-        layers.append(pts)
+def desert(g: Ground) -> None:
+    """Three bands of dunes with a few cacti on the nearest."""
+    draw, rng, w, u = g.draw, g.rng, g.w, g.u
+    sands: list[Colour] = [(222, 184, 128), (210, 162, 100), (192, 140, 82)]
+    layers = ridge_layers(
+        g,
+        sands,
+        start=0.04,
+        spacing=0.16,
+        amp=0.18,
+        amp_step=0.04,
+        tint=lambda i, c: mix(jitter(rng, c, 8), g.haze, 0.25 - 0.1 * i),
+    )
     for _ in range(rng.randint(2, 5)):
         x = rng.uniform(0.05, 0.95) * w
         s = u * rng.uniform(0.8, 1.4)

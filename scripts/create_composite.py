@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import _args
 import _common
 import _images
 from PIL import Image
@@ -21,14 +22,12 @@ NAMED_POSITIONS = ("center", "left", "right")
 FOOT_MARGIN = 0.04
 
 
-def scale_value(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not 0.05 <= number <= 2.0:
-        raise argparse.ArgumentTypeError(f"scale must be between 0.05 and 2, got {value!r}")
-    return number
+scale_value = _args.number_in(
+    0.05,
+    2.0,
+    not_number="not a number: {value!r}",
+    out_of_range="scale must be between 0.05 and 2, got {value!r}",
+)
 
 
 def position_value(value: str) -> str | tuple[int, int]:
@@ -53,14 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="character PNG (transparent or plain backdrop)",
     )
     p.add_argument("--environment", required=True, type=Path, help="background image")
-    p.add_argument("--output", required=True, type=Path, help="PNG file to write")
-    p.add_argument(
-        "--size",
-        type=_common.parse_size,
-        default=(1920, 1080),
-        metavar="WxH",
-        help="frame size (default 1920x1080)",
-    )
+    _images.add_frame_options(p)
     p.add_argument(
         "--scale",
         type=scale_value,
@@ -113,12 +105,9 @@ def main(argv: list[str] | None = None) -> None:
     frame = _images.cover_fit(_images.flatten(environment), (width, height))
     x, y = place((width, height), figure.size, args.position)
     frame.paste(figure, (x, y), figure)
-    _images.save_png(frame, args.output)
-    _common.emit_result(
-        outputs={"image": str(args.output)},
-        provider="pillow",
-        width=width,
-        height=height,
+    _images.publish_frame(
+        frame,
+        args.output,
         keyed=keyed,
         character_box=[x, y, x + figure.width, y + figure.height],
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import _args
 import _common
 import _images
 from PIL import Image
@@ -18,14 +19,13 @@ from PIL import Image
 DIVIDER_COLOUR = (245, 245, 245)
 
 
-def divider_value(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"divider must be whole pixels, got {value!r}") from None
-    if not 0 <= number <= 200:
-        raise argparse.ArgumentTypeError(f"divider must be 0..200 pixels, got {value!r}")
-    return number
+divider_value = _args.number_in(
+    0,
+    200,
+    kind=int,
+    not_number="divider must be whole pixels, got {value!r}",
+    out_of_range="divider must be 0..200 pixels, got {value!r}",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,19 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--second", required=True, type=Path, help="right (vertical) or bottom (horizontal) image"
     )
-    p.add_argument("--output", required=True, type=Path, help="PNG file to write")
+    _images.add_frame_options(p)
     p.add_argument(
         "--orientation",
         choices=("vertical", "horizontal"),
         default="vertical",
         help="vertical: side by side with a vertical divider (default); horizontal: stacked",
-    )
-    p.add_argument(
-        "--size",
-        type=_common.parse_size,
-        default=(1920, 1080),
-        metavar="WxH",
-        help="frame size (default 1920x1080)",
     )
     p.add_argument(
         "--divider",
@@ -89,14 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     ):
         fitted = _images.cover_fit(_images.flatten(img), (box[2] - box[0], box[3] - box[1]))
         frame.paste(fitted, box[:2])
-    _images.save_png(frame, args.output)
-    _common.emit_result(
-        outputs={"image": str(args.output)},
-        provider="pillow",
-        width=width,
-        height=height,
-        orientation=args.orientation,
-    )
+    _images.publish_frame(frame, args.output, orientation=args.orientation)
 
 
 if __name__ == "__main__":

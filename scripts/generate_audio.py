@@ -13,6 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _args
 import _audio
 import _common
 import _elevenlabs
@@ -24,28 +25,24 @@ DEFAULT_COST_PER_1K_CHARS = 0.30  # an estimate; the worker passes the channel p
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _common.parser(__doc__.strip().splitlines()[0])
-    p.add_argument("--text", required=True, type=_audio.spoken_text, help="what is spoken")
-    p.add_argument("--output", required=True, type=_audio.output_audio, help="audio file to write")
-    p.add_argument("--provider", choices=["elevenlabs", "espeak"], default="elevenlabs")
+    p = _audio.audio_parser(
+        __doc__.strip().splitlines()[0], text_help="what is spoken", offline="espeak"
+    )
     el = p.add_argument_group("elevenlabs")
     el.add_argument("--voice-id", default=DEFAULT_VOICE_ID, help="ElevenLabs voice")
     el.add_argument("--model-id", default=DEFAULT_MODEL_ID)
     el.add_argument(
-        "--stability", type=_audio.number_in(0.0, 1.0), help="0..1; lower is more expressive"
+        "--stability", type=_args.number_in(0.0, 1.0), help="0..1; lower is more expressive"
     )
-    el.add_argument("--similarity-boost", type=_audio.number_in(0.0, 1.0), help="0..1")
-    el.add_argument("--style", type=_audio.number_in(0.0, 1.0), help="0..1")
-    el.add_argument("--speed", type=_audio.number_in(0.7, 1.2), help="0.7..1.2")
-    el.add_argument(
-        "--output-format",
-        type=_elevenlabs.output_format,
-        default="mp3_44100_128",
-        help="what ElevenLabs returns (converted when --output has another extension)",
+    el.add_argument("--similarity-boost", type=_args.number_in(0.0, 1.0), help="0..1")
+    el.add_argument("--style", type=_args.number_in(0.0, 1.0), help="0..1")
+    el.add_argument("--speed", type=_args.number_in(0.7, 1.2), help="0.7..1.2")
+    _elevenlabs.add_output_format(
+        el, help_text="what ElevenLabs returns (converted when --output has another extension)"
     )
     el.add_argument(
         "--cost-per-1k-chars",
-        type=_audio.number_in(0.0, 1000.0),
+        type=_args.number_in(0.0, 1000.0),
         help="USD per 1000 characters, for the reported cost",
         default=DEFAULT_COST_PER_1K_CHARS,
     )
@@ -53,11 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     es.add_argument("--voice", default="en", help="espeak-ng voice name, e.g. en, en-us, de")
     es.add_argument(
         "--rate",
-        type=_audio.number_in(*_espeak.RATE_RANGE, kind=int),
+        type=_args.number_in(*_espeak.RATE_RANGE, kind=int),
         default=150,
         help="words per minute",
     )
-    es.add_argument("--pitch", type=_audio.number_in(*_espeak.PITCH_RANGE, kind=int), default=50)
+    es.add_argument("--pitch", type=_args.number_in(*_espeak.PITCH_RANGE, kind=int), default=50)
     return p
 
 
@@ -82,15 +79,12 @@ def run_elevenlabs(args: argparse.Namespace) -> None:
     reply = _elevenlabs.post_audio(
         f"/v1/text-to-speech/{args.voice_id}", fmt=args.output_format, body=body, what=what
     )
-    info = _elevenlabs.save_audio(reply, args.output_format, args.output, what=what)
     characters = reply.character_count or len(args.text)
-    _common.emit_result(
-        outputs={"audio": str(args.output)},
-        provider="elevenlabs",
-        model=args.model_id,
-        duration=info.duration,
+    _elevenlabs.deliver(
+        reply,
+        args,
+        what=what,
         cost_usd=characters / 1000 * args.cost_per_1k_chars,
-        remote_ids={"request_id": reply.request_id} if reply.request_id else {},
         voice_id=args.voice_id,
         characters=characters,
     )
@@ -110,22 +104,12 @@ def run_espeak(args: argparse.Namespace) -> None:
                 speech.write_wav(wav)
                 _audio.encode(["-i", str(wav)], final, what=f"encoding speech to {output.suffix}")
         info = _audio.verify_audio(final, "espeak-ng speech")
-    _common.emit_result(
-        outputs={"audio": str(output)},
-        provider="espeak",
-        model=f"espeak-ng:{args.voice}",
-        duration=info.duration,
-        cost_usd=0.0,
-        characters=len(args.text),
+    _audio.emit_audio(
+        output, info, provider="espeak", model=f"espeak-ng:{args.voice}", characters=len(args.text)
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
-    if args.provider == "elevenlabs":
-        run_elevenlabs(args)
-    else:
-        run_espeak(args)
+main = _args.provider_main(build_parser, {"elevenlabs": run_elevenlabs, "espeak": run_espeak})
 
 
 if __name__ == "__main__":

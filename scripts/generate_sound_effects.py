@@ -14,6 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _args
 import _audio
 import _common
 import _elevenlabs
@@ -30,34 +31,29 @@ PEAK_LIMIT = 0.89  # about -1 dBFS
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _common.parser(__doc__.strip().splitlines()[0])
-    p.add_argument(
-        "--text", required=True, type=_audio.spoken_text, help="what the effect sounds like"
+    p = _audio.audio_parser(
+        __doc__.strip().splitlines()[0], text_help="what the effect sounds like", offline="synth"
     )
-    p.add_argument("--output", required=True, type=_audio.output_audio, help="audio file to write")
-    p.add_argument("--provider", choices=["elevenlabs", "synth"], default="elevenlabs")
     p.add_argument(
         "--duration",
-        type=_audio.number_in(*SYNTH_SECONDS),
+        type=_args.number_in(*SYNTH_SECONDS),
         help="seconds (elevenlabs: 0.5..30, omitted = the model decides; synth: default 5)",
     )
     p.add_argument(
         "--prompt-influence",
-        type=_audio.number_in(0.0, 1.0),
+        type=_args.number_in(0.0, 1.0),
         default=0.3,
         help="elevenlabs: 0..1, how literally the prompt is followed",
     )
     p.add_argument("--loop", action="store_true", help="make the clip loop seamlessly")
     p.add_argument("--model-id", help="elevenlabs: sound model (the API's default when omitted)")
-    p.add_argument(
-        "--output-format",
-        type=_elevenlabs.output_format,
-        default="mp3_44100_128",
-        help="elevenlabs: what the API returns (converted when --output has another extension)",
+    _elevenlabs.add_output_format(
+        p,
+        help_text="elevenlabs: what the API returns (converted when --output has another extension)",
     )
     p.add_argument(
         "--cost-usd",
-        type=_audio.number_in(0.0, 1000.0),
+        type=_args.number_in(0.0, 1000.0),
         default=DEFAULT_COST_USD,
         help="elevenlabs: USD per generation, for the reported cost",
     )
@@ -83,15 +79,7 @@ def run_elevenlabs(args: argparse.Namespace) -> None:
     reply = _elevenlabs.post_audio(
         "/v1/sound-generation", fmt=args.output_format, body=body, what=what
     )
-    info = _elevenlabs.save_audio(reply, args.output_format, args.output, what=what)
-    _common.emit_result(
-        outputs={"audio": str(args.output)},
-        provider="elevenlabs",
-        model=args.model_id,
-        duration=info.duration,
-        cost_usd=args.cost_usd,
-        remote_ids={"request_id": reply.request_id} if reply.request_id else {},
-    )
+    _elevenlabs.deliver(reply, args, what=what, cost_usd=args.cost_usd)
 
 
 def measure(path: Path) -> tuple[float | None, float]:
@@ -169,23 +157,17 @@ def run_synth(args: argparse.Namespace) -> None:
             ],
         )
         info = _audio.verify_audio(final, "synthesised effect")
-    _common.emit_result(
-        outputs={"audio": str(output)},
+    _audio.emit_audio(
+        output,
+        info,
         provider="synth",
         model="ffmpeg-synth",
-        duration=info.duration,
-        cost_usd=0.0,
         recipes=[r.name for r in recipes],
         target_lufs=target,
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
-    if args.provider == "elevenlabs":
-        run_elevenlabs(args)
-    else:
-        run_synth(args)
+main = _args.provider_main(build_parser, {"elevenlabs": run_elevenlabs, "synth": run_synth})
 
 
 if __name__ == "__main__":

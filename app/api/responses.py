@@ -21,6 +21,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 NOT_FOUND_RESPONSE: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorEnvelope, "description": "No such resource"}
 }
+# A filtered, paged list: an unknown channel or task, or a cursor or date range that cannot be read.
+LISTING_ERRORS: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND_RESPONSE,
+    400: {"model": ErrorEnvelope, "description": "Bad cursor or date range"},
+}
 
 
 # Pydantic keeps parametrized generic models in a weak cache: parametrized per call (``Envelope[T]``

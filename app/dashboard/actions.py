@@ -8,11 +8,15 @@ next task waiting opens, so a reviewer can work through the queue.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.deps import get_artifact_store
 from app.core.database import session_scope
@@ -74,18 +78,39 @@ def _validation_message(exc: ValidationError) -> str:
     return " ".join(parts)
 
 
+ErrorPage = Callable[[Request, Viewer, uuid.UUID, Form, str, int], Awaitable[Response]]
+
+
+def _error_page(
+    request: Request,
+    viewer: Viewer,
+    template: str,
+    context: dict[str, Any],
+    message: str,
+    status: int,
+) -> Response:
+    """The page the action came from, again, with the service's refusal on it."""
+    return render(
+        request, template, {**context, "error": message}, viewer=viewer, status_code=status
+    )
+
+
 async def _review_error(
     request: Request, viewer: Viewer, task_id: uuid.UUID, form: Form, message: str, status: int
 ) -> Response:
     async with session_scope() as session:
         view = await build_review(session, task_id=task_id, store=get_artifact_store(request))
-    return render(
-        request,
-        "review.html",
-        {"view": view, "error": message, "form": form, "page": "review"},
-        viewer=viewer,
-        status_code=status,
-    )
+    context = {"view": view, "form": form, "page": "review"}
+    return _error_page(request, viewer, "review.html", context, message, status)
+
+
+async def _task_error(
+    request: Request, viewer: Viewer, task_id: uuid.UUID, form: Form, message: str, status: int
+) -> Response:
+    async with session_scope() as session:
+        view = await build_task_page(session, task_id=task_id)
+    context = {"view": view, "page": "board"}
+    return _error_page(request, viewer, "task.html", context, message, status)
 
 
 async def _after_review(task_id: uuid.UUID, notice: str) -> RedirectResponse:
@@ -95,70 +120,70 @@ async def _after_review(task_id: uuid.UUID, notice: str) -> RedirectResponse:
     return RedirectResponse(f"{target}?notice={notice}", status_code=303)
 
 
-@router.post("/{task_id}/approve")
-async def approve(request: Request, task_id: uuid.UUID) -> Response:
-    viewer, form = await authenticate_form(request)
-    try:
-        async with session_scope() as session:
-            await review_service.approve(
-                session, task_id=task_id, actor=viewer.actor, notes=first(form, "notes") or None
-            )
-    except AppError as exc:
-        return await _review_error(request, viewer, task_id, form, exc.message, exc.status_code)
-    return await _after_review(task_id, "approved")
+async def _to_task(task_id: uuid.UUID, notice: str) -> Response:
+    return RedirectResponse(f"{DASHBOARD}/tasks/{task_id}?notice={notice}", status_code=303)
 
 
-@router.post("/{task_id}/reject")
-async def reject(request: Request, task_id: uuid.UUID) -> Response:
-    viewer, form = await authenticate_form(request)
-    try:
-        body = reject_request(form)
-    except ValidationError as exc:
-        message = _validation_message(exc)
-        return await _review_error(request, viewer, task_id, form, message, 422)
-    try:
-        async with session_scope() as session:
-            await review_service.reject(session, task_id=task_id, actor=viewer.actor, request=body)
-    except AppError as exc:
-        return await _review_error(request, viewer, task_id, form, exc.message, exc.status_code)
-    return await _after_review(task_id, "rejected")
+Work = Callable[[AsyncSession], Awaitable[object]]
+# Reads the form (a rejection may not validate) before any session opens; returns the service call.
+Plan = Callable[[uuid.UUID, Viewer, Form], Work]
 
 
-async def _task_error(
-    request: Request, viewer: Viewer, task_id: uuid.UUID, message: str, status: int
-) -> Response:
-    async with session_scope() as session:
-        view = await build_task_page(session, task_id=task_id)
-    return render(
-        request,
-        "task.html",
-        {"view": view, "error": message, "page": "board"},
-        viewer=viewer,
-        status_code=status,
+@dataclass(frozen=True)
+class _Action:
+    """One form action: the service call, the page its refusal re-renders, where success goes."""
+
+    plan: Plan
+    failed: ErrorPage
+    done: Callable[[uuid.UUID, str], Awaitable[Response]]
+    notice: str
+
+
+def _noted(call: Callable[..., Awaitable[object]], field: str) -> Plan:
+    """A service call that takes the acting person and one optional free-text field of the form."""
+    return lambda task_id, viewer, form: partial(
+        call, task_id=task_id, actor=viewer.actor, **{field: first(form, field) or None}
     )
 
 
-@router.post("/{task_id}/retry")
-async def retry(request: Request, task_id: uuid.UUID) -> Response:
-    viewer, form = await authenticate_form(request)
-    try:
-        async with session_scope() as session:
-            await task_control.retry(
-                session, task_id=task_id, actor=viewer.actor, notes=first(form, "notes") or None
-            )
-    except AppError as exc:
-        return await _task_error(request, viewer, task_id, exc.message, exc.status_code)
-    return RedirectResponse(f"{DASHBOARD}/tasks/{task_id}?notice=retried", status_code=303)
+def _rejection(task_id: uuid.UUID, viewer: Viewer, form: Form) -> Work:
+    return partial(
+        review_service.reject, task_id=task_id, actor=viewer.actor, request=reject_request(form)
+    )
 
 
-@router.post("/{task_id}/cancel")
-async def cancel(request: Request, task_id: uuid.UUID) -> Response:
+ACTIONS: dict[str, _Action] = {
+    "approve": _Action(
+        _noted(review_service.approve, "notes"), _review_error, _after_review, "approved"
+    ),
+    "reject": _Action(_rejection, _review_error, _after_review, "rejected"),
+    "retry": _Action(_noted(task_control.retry, "notes"), _task_error, _to_task, "retried"),
+    "cancel": _Action(_noted(task_control.cancel, "reason"), _task_error, _to_task, "cancelled"),
+}
+
+
+async def _act(request: Request, task_id: uuid.UUID, action: _Action) -> Response:
+    """Run the action in its own committed transaction: a refusal re-renders, success redirects."""
     viewer, form = await authenticate_form(request)
     try:
+        work = action.plan(task_id, viewer, form)
+    except ValidationError as exc:
+        message = _validation_message(exc)
+        return await action.failed(request, viewer, task_id, form, message, 422)
+    try:
         async with session_scope() as session:
-            await task_control.cancel(
-                session, task_id=task_id, actor=viewer.actor, reason=first(form, "reason") or None
-            )
+            await work(session)
     except AppError as exc:
-        return await _task_error(request, viewer, task_id, exc.message, exc.status_code)
-    return RedirectResponse(f"{DASHBOARD}/tasks/{task_id}?notice=cancelled", status_code=303)
+        return await action.failed(request, viewer, task_id, form, exc.message, exc.status_code)
+    return await action.done(task_id, action.notice)
+
+
+def _endpoint(action: _Action) -> Callable[[Request, uuid.UUID], Awaitable[Response]]:
+    async def endpoint(request: Request, task_id: uuid.UUID) -> Response:
+        return await _act(request, task_id, action)
+
+    return endpoint
+
+
+for _name, _action in ACTIONS.items():
+    router.add_api_route(f"/{{task_id}}/{_name}", _endpoint(_action), methods=["POST"], name=_name)

@@ -6,10 +6,11 @@ Routes only read the query, call the view-model services and render; no queries 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from app.api.deps import get_app_settings, get_artifact_store
@@ -34,35 +35,50 @@ NOTICES = {
 }
 
 
-def _filters(
-    channel: str | None, status: str | None, date_from: str | None, date_to: str | None
-) -> BoardFilters:
-    """Form values as filters; an empty field means "any"."""
-    try:
-        return BoardFilters(
-            channel=channel or None,
-            status=TaskStatus(status) if status else None,
-            date_from=date.fromisoformat(date_from) if date_from else None,
-            date_to=date.fromisoformat(date_to) if date_to else None,
-        )
-    except ValueError as exc:
-        raise BadRequestError(f"bad filter: {exc}", code="INVALID_FILTER") from None
-
-
 FilterQuery = Annotated[str | None, Query(max_length=64)]
 
 
-@router.get("", response_class=HTMLResponse)
-async def board_page(
-    request: Request,
+@dataclass(frozen=True)
+class _BoardQuery:
+    """The board's filter fields as given, for the page and the fragment it polls alike."""
+
+    channel: str | None
+    status: str | None
+    date_from: str | None
+    date_to: str | None
+
+    def filters(self) -> BoardFilters:
+        """Form values as filters; an empty field means "any". Called after authentication, so a
+        stranger is turned away before a bad filter is reported."""
+        try:
+            return BoardFilters(
+                channel=self.channel or None,
+                status=TaskStatus(self.status) if self.status else None,
+                date_from=date.fromisoformat(self.date_from) if self.date_from else None,
+                date_to=date.fromisoformat(self.date_to) if self.date_to else None,
+            )
+        except ValueError as exc:
+            raise BadRequestError(f"bad filter: {exc}", code="INVALID_FILTER") from None
+
+
+def _board_query(
     channel: FilterQuery = None,
     status: FilterQuery = None,
     date_from: FilterQuery = None,
     date_to: FilterQuery = None,
-    notice: FilterQuery = None,
+) -> _BoardQuery:
+    return _BoardQuery(channel, status, date_from, date_to)
+
+
+BoardQuery = Annotated[_BoardQuery, Depends(_board_query)]
+
+
+@router.get("", response_class=HTMLResponse)
+async def board_page(
+    request: Request, query: BoardQuery, notice: FilterQuery = None
 ) -> HTMLResponse:
     viewer = authenticate(request)
-    filters = _filters(channel, status, date_from, date_to)
+    filters = query.filters()
     async with session_scope() as session:
         board = await build_board(session, filters)
         channels = await list_channels(session)
@@ -83,17 +99,11 @@ async def board_page(
 
 
 @router.get("/board/cards", response_class=HTMLResponse)
-async def board_fragment(
-    request: Request,
-    channel: FilterQuery = None,
-    status: FilterQuery = None,
-    date_from: FilterQuery = None,
-    date_to: FilterQuery = None,
-) -> HTMLResponse:
+async def board_fragment(request: Request, query: BoardQuery) -> HTMLResponse:
     """The board's lanes alone: what the page's script polls to update without reloading."""
     viewer = authenticate(request)
     async with session_scope() as session:
-        board = await build_board(session, _filters(channel, status, date_from, date_to))
+        board = await build_board(session, query.filters())
     return render(request, "_board_lanes.html", {"board": board}, viewer=viewer)
 
 

@@ -83,6 +83,11 @@ def status_labels() -> list[str]:
     return list(dict.fromkeys(labels))
 
 
+def pipeline_labels() -> frozenset[str]:
+    """Labels only the pipeline sets (a row showing one by hand is a mistake to point out)."""
+    return frozenset(status_labels()) - set(ACTION_LABELS) - {INPUT_ERROR_LABEL}
+
+
 # Our writable fields, keyed the way NotionPage.pushed/observed store them.
 OUTPUT_COLUMNS: dict[str, str] = {
     "status": STATUS,

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import httpx
@@ -107,6 +109,8 @@ class NotionClient:
         self.limiter = limiter
         self.retry = retry or RetryPolicy()
         self.requests_sent = 0
+        # Notion's clock at its last answer (the Date header): the poll cursor lives in it
+        self.server_time: datetime | None = None
         self._data_sources: dict[str, str] = {}
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/",
@@ -193,6 +197,7 @@ class NotionClient:
                 code="connection_error",
             ) from exc
         if response.is_success:
+            self.server_time = _server_time(response.headers.get("date")) or self.server_time
             body: dict[str, Any] = response.json()
             return body
         await self._raise_for(response, where)
@@ -302,3 +307,13 @@ class NotionClient:
         return await self.request(
             "POST", "pages", json={"parent": parent, "properties": properties}
         )
+
+
+def _server_time(header: str | None) -> datetime | None:
+    if not header:
+        return None
+    try:
+        moment = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo is not None else None

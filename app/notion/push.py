@@ -5,7 +5,9 @@ show (Status label, "Videos 7/16", cost, error, video link, YouTube URL), compar
 the row showed when last read, and sends one PATCH with only the differing fields. Changes that
 happen between cycles therefore coalesce into one write. A field other than Status whose value on
 the board differs from what we last wrote was edited by a person after our write: it is theirs and
-is left alone (Status is the board's command column; a command there was already consumed).
+is left alone. Status is the board's command column: once a command there is acted on, the label
+replaces it; until then (a command seen only in the answer to one of our PATCHes) it is never
+written over, and the row goes back to the sync to be applied at once.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from app.notion.board import (
     INPUT_ERROR_LABEL,
     MAX_TEXT,
     OUTPUT_COLUMNS,
+    BoardRow,
     BoardSchema,
     fingerprint,
     normalise_cost,
@@ -35,7 +38,7 @@ from app.notion.board import (
     read_row,
 )
 from app.notion.client import NotionClient, NotionError, NotionRequestError
-from app.notion.rows import lock_page
+from app.notion.rows import command_pending, lock_page, observation
 from app.pipeline.state import notion_label
 
 log = get_logger("notion.push")
@@ -58,7 +61,8 @@ EMPTY: dict[str, Any] = {
     "video": None,
     "youtube": None,
 }
-FAILED_WRITE = "__failed__"  # key in NotionPage.pushed: a write Notion refused, not to repeat
+MAX_WRITE_ATTEMPTS = 3  # a write Notion refuses (400) is tried this often, then shown in Error
+FAILED_WRITE = "__failed__"  # key in NotionPage.pushed: the values Notion refused, and how often
 _SHOWS_PROGRESS = (TaskStatus.RUNNING, TaskStatus.AWAITING_REVIEW, TaskStatus.FAILED)
 
 # Everything a row shows about its task except item progress (running tasks are always looked at).
@@ -176,6 +180,8 @@ def plan_writes(page: NotionPage, want: dict[str, Any], schema: BoardSchema) -> 
     for key, value in want.items():
         if OUTPUT_COLUMNS[key] not in schema.kinds:
             continue
+        if key == "status" and command_pending(page.observed):
+            continue  # a command we have not acted on yet: writing over it would lose it
         seen = page.observed.get(key, EMPTY[key])
         if seen == value:
             page.pushed = {**page.pushed, key: value}  # already right: count it as ours
@@ -193,12 +199,32 @@ def writes_digest(writes: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(writes, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
+def given_up(failed: Any, digest: str) -> dict[str, Any] | None:
+    """The refusal record when these very values were refused ``MAX_WRITE_ATTEMPTS`` times."""
+    if isinstance(failed, dict) and failed.get("digest") == digest:
+        if int(failed.get("attempts", 0)) >= MAX_WRITE_ATTEMPTS:
+            return failed
+    return None
+
+
+def refusal(previous: Any, digest: str, exc: NotionRequestError) -> dict[str, Any]:
+    """Count one more refusal of the values ``digest`` (a 400 may be a passing conflict)."""
+    again = isinstance(previous, dict) and previous.get("digest") == digest
+    return {
+        "digest": digest,
+        "attempts": int(previous.get("attempts", 0)) + 1 if again else 1,
+        "message": fit_text(f"Notion refused the update ({exc.code}): {exc}"),
+        "shown": False,
+    }
+
+
 @dataclass
 class PushReport:
     considered: int = 0
     written: int = 0
     refused: int = 0
     deferred: int = 0
+    user_edits: list[BoardRow] = field(default_factory=list)  # rows to apply: seen in answers
 
 
 class Pusher:
@@ -244,9 +270,13 @@ class Pusher:
         self, candidate: Candidate, schema: BoardSchema, report: PushReport, budget: list[int]
     ) -> None:
         page = candidate.page
-        writes = plan_writes(page, desired(candidate, self.link), schema)
-        if writes and writes_digest(writes) == page.pushed.get(FAILED_WRITE):
-            writes = {}  # Notion refused exactly this before; wait for something to change
+        want = desired(candidate, self.link)
+        digest = writes_digest(want)
+        failed = given_up(page.pushed.get(FAILED_WRITE), digest)
+        if failed is not None:  # refused too often: show why once, then wait for a change
+            want = {} if failed["shown"] else {"error": failed["message"]}
+            failed = {**failed, "shown": True}
+        writes = plan_writes(page, want, schema)
         response: dict[str, Any] | None = None
         if writes:
             if budget[0] <= 0:
@@ -263,14 +293,17 @@ class Pusher:
                     "notion.push.refused", page_id=page.page_id, code=exc.code, error=str(exc)
                 )
                 gone = exc.code == "object_not_found"
-                await self._record(candidate, {}, None, schema, refused=writes, gone=gone)
+                refused = failed or refusal(page.pushed.get(FAILED_WRITE), digest, exc)
+                await self._record(candidate, {}, None, schema, refused=refused, gone=gone)
                 return
             except NotionError as exc:
                 report.deferred += 1
                 log.warning("notion.push.failed", page_id=page.page_id, code=exc.code)
                 return
             report.written += 1
-        await self._record(candidate, writes, response, schema)
+        edited = await self._record(candidate, writes, response, schema, refused=failed)
+        if edited is not None:
+            report.user_edits.append(edited)
 
     async def _record(
         self,
@@ -281,29 +314,34 @@ class Pusher:
         *,
         refused: dict[str, Any] | None = None,
         gone: bool = False,
-    ) -> None:
+    ) -> BoardRow | None:
+        """Store what was written and what the answer showed; the row back when the answer
+        carries a person's edit made since we last read it (it still has to be applied)."""
         seen = candidate.page
         async with session_scope() as session:
             await lock_page(session, seen.page_id)
             page = await session.get(NotionPage, seen.page_id)
             if page is None:
-                return
+                return None
             pushed = {k: v for k, v in seen.pushed.items() if k != FAILED_WRITE} | writes
             if refused:
-                pushed[FAILED_WRITE] = writes_digest(refused)
+                pushed[FAILED_WRITE] = refused
             page.pushed = pushed
             page.row_error, page.row_error_label = seen.row_error, seen.row_error_label
-            page.dirty, page.task_digest, page.in_trash = False, candidate.digest, gone
+            page.task_digest, page.in_trash = candidate.digest, gone
+            page.dirty = refused is not None and not refused["shown"] and not gone  # retry it
             if response is None:
-                return
+                return None
             row = read_row(page.database_id, response, schema)
             processed = dict(seen.observed.get("inputs") or {})
-            expected = fingerprint(
-                {**processed, "status": writes.get("status", processed.get("status"))}
-            )
-            if row.inputs_hash() == expected:
-                page.inputs_hash = expected  # our write, echoed: nothing new from the user
-            page.observed = {**row.outputs, "inputs": row.inputs}
+            processed["status"] = writes.get("status", processed.get("status"))
+            echo = row.inputs_hash() == fingerprint(processed)
+            if echo:
+                page.inputs_hash = row.inputs_hash()  # our write, echoed: nothing new from the user
+            # Otherwise the inputs stay those processed, so the person's edit is still new to
+            # apply_row (and a Status command in it is not written over meanwhile).
+            page.observed = observation(row, seen.observed, None if echo else processed)
             page.written_at = row.last_edited_time
             if page.last_edited_time is None or row.last_edited_time > page.last_edited_time:
                 page.last_edited_time = row.last_edited_time
+            return None if echo else row

@@ -32,6 +32,7 @@ from app.notion.board import (
     REJECT,
     RETRY,
     BoardRow,
+    pipeline_labels,
 )
 from app.pipeline.schemas import MAX_PRIORITY, TaskCreate
 from app.pipeline.service import create_task
@@ -166,7 +167,12 @@ def _update_editable(task: Task, row: BoardRow) -> None:
 
 
 async def _decide(
-    session: AsyncSession, row: BoardRow, task: Task | None, board: BoardChannels
+    session: AsyncSession,
+    row: BoardRow,
+    task: Task | None,
+    board: BoardChannels,
+    *,
+    consumed: str | None,
 ) -> RowOutcome:
     label = row.status
     if task is None:
@@ -177,10 +183,18 @@ async def _decide(
             raise RowInputError(
                 f"{label} needs a video and this row has none yet: set Status to Queued to start one"
             )
+        if label in pipeline_labels():
+            raise RowInputError(_by_hand(label) + "set Status to Queued to start this video")
+        if label == INPUT_ERROR_LABEL:  # edited since our complaint: say what is still wrong
+            _task_fields(row)
+            board.resolve(row.inputs.get("channel"))
+            return RowOutcome.UPDATED  # nothing is: the complaint goes
         return RowOutcome.IGNORED
     current = notion_label(task.status, task.step)
     if task.status in (TaskStatus.DRAFT, TaskStatus.QUEUED):
         _update_editable(task, row)
+    if label is not None and label == consumed:
+        return RowOutcome.UPDATED  # acted on already; the row still shows it until our write
     if label in ACTION_LABELS and label != current:
         async with session.begin_nested():  # a refused action leaves no half-change behind
             await notion_actions.perform(
@@ -194,9 +208,31 @@ async def _decide(
     if label in (None, current, INPUT_ERROR_LABEL):
         return RowOutcome.UPDATED
     raise RowInputError(
-        f"'{label}' is set by the pipeline, not by hand: to act on this video choose Approve or "
-        "Reject (at a review), Cancel, or Retry (after an error)"
+        _by_hand(label)
+        + "to act on this video choose Approve or Reject (at a review), Cancel, or Retry (after an "
+        "error)"
     )
+
+
+def _by_hand(label: str) -> str:
+    return f"'{label}' is set by the pipeline, not by hand: "
+
+
+def observation(
+    row: BoardRow, previous: dict[str, Any], inputs: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What ``NotionPage.observed`` holds: the row's outputs, the inputs processed (``inputs``,
+    default the row's) and, while the board still shows it, the command already acted on, so an
+    edit to another column before our write-back does not act on it a second time."""
+    processed = row.inputs if inputs is None else inputs
+    consumed = previous.get("consumed")
+    keep = {"consumed": consumed} if consumed and consumed == processed.get("status") else {}
+    return {**row.outputs, "inputs": processed, **keep}
+
+
+def command_pending(observed: dict[str, Any]) -> bool:
+    """The board shows a Status we have not processed yet: a command no write may cover."""
+    return observed.get("status") != (observed.get("inputs") or {}).get("status")
 
 
 async def lock_page(session: AsyncSession, page_id: str) -> None:
@@ -224,7 +260,8 @@ async def apply_row(row: BoardRow, board: BoardChannels) -> RowOutcome:
         page = await load_page_state(session, row)
         if page.last_edited_time is not None and row.last_edited_time < page.last_edited_time:
             return RowOutcome.STALE
-        page.observed = {**row.outputs, "inputs": row.inputs}
+        consumed = page.observed.get("consumed")
+        page.observed = observation(row, page.observed)
         page.last_edited_time = row.last_edited_time
         task = await session.scalar(
             select(Task).where(Task.notion_page_id == row.page_id).with_for_update()
@@ -239,13 +276,14 @@ async def apply_row(row: BoardRow, board: BoardChannels) -> RowOutcome:
         page.inputs_hash, page.dirty = fingerprint, True
         shown = notion_label(task.status, task.step) if task else INPUT_ERROR_LABEL
         try:
-            outcome = await _decide(session, row, task, board)
+            outcome = await _decide(session, row, task, board, consumed=consumed)
         except (RowInputError, ActionRefusedError, InvalidTransitionError) as exc:
             page.row_error, page.row_error_label = str(exc), shown
             log.info("notion.row.refused", page_id=row.page_id, reason=str(exc))
             return RowOutcome.ERROR
-        if outcome is not RowOutcome.IGNORED or row.status != INPUT_ERROR_LABEL:
-            page.row_error = page.row_error_label = None
+        if outcome is RowOutcome.ACTED:
+            page.observed = {**page.observed, "consumed": row.status}
+        page.row_error = page.row_error_label = None  # accepted: an old complaint is stale
         return outcome
 
 

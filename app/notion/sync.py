@@ -1,11 +1,14 @@
 """Keeping tasks and the Notion board in step: poll, webhook follow-up and push, under one leader.
 
 A poll asks each board only for rows edited since its cursor (``last_edited_time`` with a minute
-of overlap, because Notion truncates it to the minute), so an idle 10,000-row board costs one
-request. Webhook events name pages without their content: the leader fetches each named page once
-however many events name it. After each pass the pusher writes back what changed. Only the leader
-(a PostgreSQL advisory lock held on its own connection, like the dispatcher) talks to Notion for
-sync, so the single fleet-wide pace of 3 requests/s is spent on one ordered stream of work.
+of overlap, because Notion truncates it to the minute). The cursor follows Notion's own clock
+(its Date header), not only the newest edit, so rows written in a burst stop matching a few
+minutes later and an idle 10,000-row board costs one request. Webhook events name pages
+without their content: the leader fetches each named page once however many events name it.
+After each pass the pusher writes back what changed, and applies at once any person's edit its
+PATCH answers carried. Only the leader (a PostgreSQL advisory lock held on its own connection,
+like the dispatcher) talks to Notion for sync, so the single fleet-wide pace of 3 requests/s is
+spent on one ordered stream of work.
 """
 
 from __future__ import annotations
@@ -33,11 +36,10 @@ from app.notion.board import (
     DRAFT,
     STATUS,
     BoardRow,
-    BoardSchema,
     BoardSchemaError,
     read_row,
-    read_schema,
 )
+from app.notion.boards import Board, BoardCache
 from app.notion.client import NotionClient, NotionError, NotionRequestError
 from app.notion.push import Pusher, PushReport, file_link
 from app.notion.rate_limit import PostgresRateLimiter, bucket_for_token
@@ -50,14 +52,6 @@ log = get_logger("notion.sync")
 
 NOTION_LOCK_KEY = 0x76_69_64_67_06  # "vidg" + 6
 PAGE_FETCH_LIMIT = 10  # more distinct pages than this in one batch: one incremental poll is cheaper
-
-
-@dataclass
-class Board:
-    database_id: str
-    data_source_id: str
-    schema: BoardSchema
-    read_at: float
 
 
 @dataclass
@@ -82,8 +76,7 @@ class NotionSync:
         self.client = client
         self.pusher = pusher
         self.overlap = timedelta(seconds=overlap_seconds)
-        self.schema_ttl = schema_ttl_seconds
-        self._boards: dict[str, Board] = {}
+        self.boards = BoardCache(client, schema_ttl_seconds=schema_ttl_seconds)
         self.held: set[str] = set()  # rows whose processing crashed: not pushed until it works
 
     async def board_ids(self) -> list[str]:
@@ -97,29 +90,7 @@ class NotionSync:
             return sorted(str(r) for r in rows)
 
     async def board(self, database_id: str, *, refresh: bool = False) -> Board:
-        """Data source and schema: looked up once, schema re-read every ``schema_ttl``."""
-        known = self._boards.get(database_id)
-        if known is not None and not refresh and time.monotonic() - known.read_at < self.schema_ttl:
-            return known
-        async with session_scope() as session:
-            state = await session.get(NotionSyncState, database_id)
-            if state is not None and state.data_source_id:
-                self.client.remember_data_source(database_id, state.data_source_id)
-        source_id = await self.client.data_source_id(database_id)
-        schema = read_schema(database_id, await self.client.get_schema(source_id))
-        if schema.missing:
-            log.warning(
-                "notion.board.columns_missing", database_id=database_id, missing=schema.missing
-            )
-        async with session_scope() as session:
-            state = await session.get(NotionSyncState, database_id)
-            if state is None:
-                state = NotionSyncState(database_id=database_id)
-                session.add(state)
-            state.data_source_id, state.schema = source_id, schema.to_json()
-        board = Board(database_id, source_id, schema, time.monotonic())
-        self._boards[database_id] = board
-        return board
+        return await self.boards.get(database_id, refresh=refresh)
 
     async def _channels(self, database_id: str) -> BoardChannels:
         async with session_scope() as session:
@@ -137,7 +108,7 @@ class NotionSync:
         async with session_scope() as session:
             state = await session.get(NotionSyncState, database_id)
             cursor = state.last_edited_cursor if state is not None else None
-        started = utc_now()
+        started = utc_now()  # the first cursor when Notion's answers carry no Date header
         if cursor is None:
             kind = board.schema.status_kind
             query_filter: dict[str, Any] = {
@@ -153,16 +124,24 @@ class NotionSync:
                 "timestamp": "last_edited_time",
                 "last_edited_time": {"on_or_after": since},
             }
-        rows = {}
+        rows, answered = {}, None
         async for page in self.client.iter_query(board.data_source_id, filter=query_filter):
+            answered = answered or self.client.server_time  # when the first page was answered
             row = read_row(database_id, page, board.schema)
             rows[row.page_id] = row  # a row met twice (it moved while we paged) counts once
         report.rows = len(rows)
         newest, failed_at = await self.apply(list(rows.values()), report)
-        if cursor is None:
-            next_cursor = None if failed_at else started
+        # Every later edit is stamped at least the minute of the first answer: the cursor moves
+        # with Notion's clock (less a settling margin) even when no row changes, so an idle
+        # board soon costs one empty query a poll.
+        server = answered or self.client.server_time
+        moment = server - self.overlap if server is not None else None
+        if failed_at:
+            next_cursor = None if cursor is None else max(cursor, failed_at)
+        elif cursor is None:
+            next_cursor = max(moment or started, newest or started)
         else:
-            next_cursor = max(cursor, failed_at or newest or cursor)
+            next_cursor = max(cursor, newest or cursor, moment or cursor)
         async with session_scope() as session:
             state = await session.get(NotionSyncState, database_id)
             assert state is not None  # board() created it
@@ -198,8 +177,9 @@ class NotionSync:
             try:
                 reports.append(await self.poll(database_id))
             except (BoardSchemaError, NotionError) as exc:
-                log.error("notion.poll.failed", database_id=database_id, error=str(exc))
-                self._boards.pop(database_id, None)  # re-read the schema next time
+                if not isinstance(exc, BoardSchemaError):  # that one is logged once, when new
+                    log.error("notion.poll.failed", database_id=database_id, error=str(exc))
+                self.boards.forget(database_id)  # re-read the schema next time
                 reports.append(PollReport(database_id, error=str(exc)))
         return reports
 
@@ -208,9 +188,14 @@ class NotionSync:
         for database_id in await self.board_ids():
             try:
                 board = await self.board(database_id)
-                reports.append(await self.pusher.push(database_id, board.schema, hold=self.held))
-            except (BoardSchemaError, NotionError) as exc:
+                report = await self.pusher.push(database_id, board.schema, hold=self.held)
+                if report.user_edits:  # a person's edit came back in a PATCH answer: act now
+                    await self.apply(report.user_edits, PollReport(database_id))
+                reports.append(report)
+            except NotionError as exc:
                 log.error("notion.push.board_failed", database_id=database_id, error=str(exc))
+            except BoardSchemaError:
+                pass  # logged once by ``record_problem``; ``board_problems`` lists it
         return reports
 
     async def process_events(self, limit: int = 200) -> bool:

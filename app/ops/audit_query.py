@@ -7,19 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.channels.service import get_channel
-from app.core.errors import BadRequestError
+from app.core import keyset
 from app.models import AuditLog
-from app.pipeline.service import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
-    created_at_bounds,
-    decode_cursor,
-)
-from app.spend.report import encode_keyset_cursor
+from app.pipeline.service import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 
 @dataclass(frozen=True)
@@ -43,11 +37,8 @@ async def list_audit_logs(
 ) -> AuditPage:
     """Rows newest first, paginated on (created_at, id) so rows appended meanwhile never shift a
     page. ``actors`` and ``actions`` match any of the values given."""
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise BadRequestError(f"limit must be between 1 and {MAX_PAGE_SIZE}", code="INVALID_LIMIT")
-    query = (
-        select(AuditLog).order_by(AuditLog.created_at.desc(), AuditLog.id.desc()).limit(limit + 1)
-    )
+    keyset.check_limit(limit, MAX_PAGE_SIZE)
+    query = select(AuditLog)
     if task_id is not None:
         query = query.where(AuditLog.task_id == task_id)
     if channel_ref is not None:
@@ -59,19 +50,8 @@ async def list_audit_logs(
         query = query.where(AuditLog.action.in_(list(actions)))
     if entity_type is not None:
         query = query.where(AuditLog.entity_type == entity_type)
-    lower, upper = created_at_bounds(date_from, date_to)
-    if lower is not None:
-        query = query.where(AuditLog.created_at >= lower)
-    if upper is not None:
-        query = query.where(AuditLog.created_at < upper)
-    if cursor:
-        after_created_at, after_id = decode_cursor(cursor)
-        query = query.where(
-            tuple_(AuditLog.created_at, AuditLog.id) < tuple_(after_created_at, after_id)
-        )
-    rows = list((await session.scalars(query)).all())
-    items = rows[:limit]
-    next_cursor = (
-        encode_keyset_cursor(items[-1].created_at, items[-1].id) if len(rows) > limit else None
+    query = query.where(*keyset.created_within(AuditLog.created_at, date_from, date_to))
+    items, next_cursor = await keyset.newest_first(
+        session, query, (AuditLog.created_at, AuditLog.id), cursor=cursor, limit=limit
     )
-    return AuditPage(items=items, next_cursor=next_cursor)
+    return AuditPage(items=list(items), next_cursor=next_cursor)

@@ -14,7 +14,7 @@ from datetime import timedelta
 from app.core.database import session_scope
 from app.core.logging import get_logger
 from app.models import ItemStatus, TaskItem, TaskStatus
-from app.pipeline.orchestrator import audit, lock_task
+from app.pipeline.orchestrator import audit_item, lock_task
 
 log = get_logger("item_deferral")
 
@@ -44,19 +44,14 @@ async def record_deferral(
         item.error_code, item.error_message = deferral.code, deferral.reason
         if task.status == TaskStatus.RUNNING and task.step == item.step:
             task.status_reason = deferral.reason
-        audit(
+        audit_item(
             session,
+            task,
+            item,
             actor="worker",
             action="item.deferred",
-            task=task,
-            entity_type="task_item",
-            entity_id=str(item.id),
-            details={
-                "step": item.step.value,
-                "item": item.item_key,
-                "code": deferral.code,
-                "delay_s": deferral.delay.total_seconds(),
-            },
+            code=deferral.code,
+            delay_s=deferral.delay.total_seconds(),
         )
     log.info(
         "item.deferred",

@@ -31,7 +31,14 @@ from app.core.logging import bound_context, get_logger
 from app.core.time import utc_now
 from app.models import ItemStatus, PipelineStep, Task, TaskItem, TaskStatus, VideoCost
 from app.pipeline.deferral import ItemDeferredError, record_deferral
-from app.pipeline.orchestrator import advance, audit, fail_task, get_step_row, lock_task
+from app.pipeline.orchestrator import (
+    advance,
+    audit,
+    audit_item,
+    fail_task,
+    get_step_row,
+    lock_task,
+)
 from app.pipeline.outcome import ItemFailedError, ItemOutcome
 from app.pipeline.runner import execute_item
 
@@ -148,19 +155,14 @@ async def _claim(item_id: uuid.UUID, owner: str) -> ClaimedItem | LeaseHeld | No
         item.started_at = now
         item.lease_owner = owner
         item.lease_expires_at = now + timedelta(seconds=SETTINGS.lease_s)
-        audit(
+        audit_item(
             session,
+            task,
+            item,
             actor=owner.split(":", 1)[0],
             action="item.started",
-            task=task,
-            entity_type="task_item",
-            entity_id=str(item.id),
-            details={
-                "step": item.step.value,
-                "item": item.item_key,
-                "attempt": item.attempts,
-                "after_crash": crashed,
-            },
+            attempt=item.attempts,
+            after_crash=crashed,
         )
         return ClaimedItem(
             item_id=item.id,
@@ -246,14 +248,8 @@ async def _record_success(claimed: ClaimedItem, outcome: ItemOutcome) -> None:
             task.final_video_key = outcome.final_video_key
         if outcome.youtube_video_id is not None:  # recorded with the step's completion
             task.youtube_video_id, task.youtube_url = outcome.youtube_video_id, outcome.youtube_url
-        audit(
-            session,
-            actor="worker",
-            action="item.completed",
-            task=task,
-            entity_type="task_item",
-            entity_id=str(item.id),
-            details={"step": item.step.value, "item": item.item_key, "cost_usd": outcome.cost_usd},
+        audit_item(
+            session, task, item, actor="worker", action="item.completed", cost_usd=outcome.cost_usd
         )
         await session.flush()
         if task.status == TaskStatus.RUNNING and task.step == item.step:

@@ -64,6 +64,21 @@ def audit(
     )
 
 
+def audit_item(
+    session: AsyncSession, task: Task, item: TaskItem, *, actor: str, action: str, **details: Any
+) -> None:
+    """An audit row about one item's run, naming its step and key so the row reads on its own."""
+    audit(
+        session,
+        actor=actor,
+        action=action,
+        task=task,
+        entity_type="task_item",
+        entity_id=str(item.id),
+        details={"step": item.step.value, "item": item.item_key, **details},
+    )
+
+
 async def lock_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
     result = await session.execute(select(Task).where(Task.id == task_id).with_for_update())
     return result.scalar_one_or_none()

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
 from app.channels.service import get_channel
-from app.core.errors import BadRequestError, ConflictError, NotFoundError
+from app.core import keyset
+from app.core.errors import ConflictError, NotFoundError
 from app.core.time import utc_now
 from app.models import (
     ItemStatus,
@@ -101,65 +99,8 @@ async def create_task(session: AsyncSession, *, data: TaskCreate, actor: str) ->
     return task
 
 
-def _utc_clamped(value: datetime, *, plus: timedelta = timedelta()) -> datetime:
-    """``value + plus`` in UTC (naive means UTC), clamped to what ``datetime`` can hold.
-
-    ``9999-12-31`` as an end date, or year 1 with a positive offset, would overflow; clamping
-    keeps the filter's meaning (everything up to the end of time) instead of failing the request.
-    """
-    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
-    try:
-        return (aware + plus).astimezone(UTC)
-    except OverflowError:
-        edge = datetime.max if value.year > 1 else datetime.min
-        return edge.replace(tzinfo=UTC)
-
-
-def created_at_bounds(
-    date_from: date | datetime | None, date_to: date | datetime | None
-) -> tuple[datetime | None, datetime | None]:
-    """(inclusive lower, exclusive upper) bounds on ``created_at``.
-
-    A plain date covers its whole UTC day at either end; a datetime is exact (``date_to`` included);
-    a datetime without an offset is read as UTC.
-    """
-    lower = upper = None
-    if isinstance(date_from, datetime):
-        lower = _utc_clamped(date_from)
-    elif date_from is not None:
-        lower = datetime.combine(date_from, time(), tzinfo=UTC)
-    if isinstance(date_to, datetime):
-        upper = _utc_clamped(date_to, plus=timedelta(microseconds=1))  # PostgreSQL keeps µs
-    elif date_to is not None:
-        upper = _utc_clamped(datetime.combine(date_to, time()), plus=timedelta(days=1))
-    if lower is not None and upper is not None and lower >= upper:
-        raise BadRequestError(
-            "date_from must not be after date_to",
-            code="INVALID_DATE_RANGE",
-            details={"date_from": str(date_from), "date_to": str(date_to)},
-        )
-    return lower, upper
-
-
 def encode_cursor(task: Task) -> str:
-    raw = json.dumps([task.created_at.isoformat(), str(task.id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """The (created_at, id) a cursor points after; a malformed cursor is the client's error."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at_text, id_text = json.loads(raw)
-        created_at = datetime.fromisoformat(created_at_text)
-        if created_at.tzinfo is None:
-            raise ValueError("cursor time has no offset")
-        return created_at, uuid.UUID(id_text)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
-        raise BadRequestError(
-            "invalid cursor: pass back the next_cursor of a previous page unchanged",
-            code="INVALID_CURSOR",
-        ) from exc
+    return keyset.encode_cursor(task.created_at, task.id)
 
 
 async def list_tasks(
@@ -173,33 +114,20 @@ async def list_tasks(
     limit: int = DEFAULT_PAGE_SIZE,
 ) -> TaskPage:
     """Newest first, keyset-paginated on (created_at, id): stable while new tasks arrive."""
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise BadRequestError(f"limit must be between 1 and {MAX_PAGE_SIZE}", code="INVALID_LIMIT")
+    keyset.check_limit(limit, MAX_PAGE_SIZE)
     # No list shows the plan, the one large column (a JSON document per task, parsed on every
     # row for nothing): left out. Reading it from a listed task raises instead of loading it.
-    query = (
-        select(Task)
-        .options(defer(Task.plan, raiseload=True))
-        .order_by(Task.created_at.desc(), Task.id.desc())
-        .limit(limit + 1)
-    )
+    query = select(Task).options(defer(Task.plan, raiseload=True))
     if statuses:
         query = query.where(Task.status.in_(list(statuses)))
     if channel_ref is not None:
         channel = await get_channel(session, channel_ref=channel_ref)
         query = query.where(Task.channel_id == channel.id)
-    lower, upper = created_at_bounds(date_from, date_to)
-    if lower is not None:
-        query = query.where(Task.created_at >= lower)
-    if upper is not None:
-        query = query.where(Task.created_at < upper)
-    if cursor:
-        after_created_at, after_id = decode_cursor(cursor)
-        query = query.where(tuple_(Task.created_at, Task.id) < tuple_(after_created_at, after_id))
-    rows = list((await session.scalars(query)).all())
-    has_more = len(rows) > limit
-    items = rows[:limit]
-    return TaskPage(items=items, next_cursor=encode_cursor(items[-1]) if has_more else None)
+    query = query.where(*keyset.created_within(Task.created_at, date_from, date_to))
+    items, next_cursor = await keyset.newest_first(
+        session, query, (Task.created_at, Task.id), cursor=cursor, limit=limit
+    )
+    return TaskPage(items=list(items), next_cursor=next_cursor)
 
 
 async def get_task(session: AsyncSession, *, task_id: uuid.UUID) -> Task:

@@ -7,9 +7,6 @@ old row) falls back to its last update.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -22,7 +19,7 @@ from sqlalchemy.orm import defer
 
 from app.artifacts.service import artifact_path
 from app.channels.service import get_channel
-from app.core.errors import BadRequestError
+from app.core import keyset
 from app.models import (
     AuditLog,
     Channel,
@@ -58,26 +55,6 @@ def artifact_url(task: Task, key: str) -> str:
     return ARTIFACTS_PATH.format(task_id=task.id, path=path if safe else quote(path, safe="/"))
 
 
-def _encode(since: datetime, task_id: uuid.UUID) -> str:
-    raw = json.dumps([since.isoformat(), str(task_id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        since_text, id_text = json.loads(raw)
-        since = datetime.fromisoformat(since_text)
-        if since.tzinfo is None:
-            raise ValueError("cursor time has no offset")
-        return since, uuid.UUID(id_text)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
-        raise BadRequestError(
-            "invalid cursor: pass back the next_cursor of a previous page unchanged",
-            code="INVALID_CURSOR",
-        ) from exc
-
-
 def _waiting_since() -> ColumnElement[datetime]:
     reached = (
         select(func.max(AuditLog.created_at))
@@ -95,8 +72,7 @@ async def list_waiting(
     cursor: str | None = None,
     limit: int = DEFAULT_LIMIT,
 ) -> ReviewQueuePage:
-    if not 1 <= limit <= MAX_LIMIT:
-        raise BadRequestError(f"limit must be between 1 and {MAX_LIMIT}", code="INVALID_LIMIT")
+    keyset.check_limit(limit, MAX_LIMIT)
     since = _waiting_since()
     query = (
         select(Task, Channel.slug, since.label("since"))
@@ -110,7 +86,7 @@ async def list_waiting(
         channel = await get_channel(session, channel_ref=channel_ref)
         query = query.where(Task.channel_id == channel.id)
     if cursor:
-        after_since, after_id = _decode(cursor)
+        after_since, after_id = keyset.decode_cursor(cursor)
         query = query.where(tuple_(since, Task.id) > tuple_(after_since, after_id))
     rows = (await session.execute(query)).all()
     has_more = len(rows) > limit
@@ -133,7 +109,7 @@ async def list_waiting(
         )
         for task, slug, waited in rows
     ]
-    next_cursor = _encode(rows[-1][2], tasks[-1].id) if has_more else None
+    next_cursor = keyset.encode_cursor(rows[-1][2], tasks[-1].id) if has_more else None
     return ReviewQueuePage(entries=entries, next_cursor=next_cursor)
 
 

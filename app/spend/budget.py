@@ -10,10 +10,11 @@ only holds calls that were paid for.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, time
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, select
@@ -46,6 +47,17 @@ class BudgetStop:
             "budget_usd": str(self.budget_usd),
             "spent_usd": str(self.spent_usd),
         }
+
+
+@dataclass(frozen=True)
+class _Cap:
+    """One spending cap of a channel's budget and how to read what it has already spent."""
+
+    limit: str
+    usd: Decimal | None
+    spent: Callable[[], Awaitable[Decimal]]
+    scope: str = ""
+    period: str = ""
 
 
 def money(value: Decimal) -> str:
@@ -88,33 +100,32 @@ async def check_step_budget(
     estimate = estimate_cost(item.inputs for item in items)
     if estimate <= 0:
         return None
-    if budget.per_video_usd is not None:
-        spent = await spent_on_task(session, task.id)
-        if spent + estimate > budget.per_video_usd:
+    # Checked in this order (the video's own cap first); each cap reads its own ledger slice.
+    caps = (
+        _Cap("per_video", budget.per_video_usd, partial(spent_on_task, session, task.id)),
+        _Cap(
+            "per_day",
+            budget.per_day_usd,
+            partial(spent_today, session, task.channel_id),
+            scope=f" of channel {config.slug}",
+            period=" today, UTC",
+        ),
+    )
+    for cap in caps:
+        if cap.usd is None:
+            continue
+        spent = await cap.spent()
+        if spent + estimate > cap.usd:
             return BudgetStop(
                 step=step,
                 estimate_usd=estimate,
-                limit="per_video",
-                budget_usd=budget.per_video_usd,
+                limit=cap.limit,
+                budget_usd=cap.usd,
                 spent_usd=spent,
                 reason=(
-                    f"budget: step {step.value} would cost {money(estimate)}, over the per-video "
-                    f"budget {money(budget.per_video_usd)} (spent {money(spent)})"
-                ),
-            )
-    if budget.per_day_usd is not None:
-        spent = await spent_today(session, task.channel_id)
-        if spent + estimate > budget.per_day_usd:
-            return BudgetStop(
-                step=step,
-                estimate_usd=estimate,
-                limit="per_day",
-                budget_usd=budget.per_day_usd,
-                spent_usd=spent,
-                reason=(
-                    f"budget: step {step.value} would cost {money(estimate)}, over the per-day "
-                    f"budget {money(budget.per_day_usd)} of channel {config.slug} "
-                    f"(spent {money(spent)} today, UTC)"
+                    f"budget: step {step.value} would cost {money(estimate)}, over the "
+                    f"{cap.limit.replace('_', '-')} budget {money(cap.usd)}{cap.scope} "
+                    f"(spent {money(spent)}{cap.period})"
                 ),
             )
     return None

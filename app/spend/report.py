@@ -6,26 +6,19 @@ costs one grouped query, not a Python loop over rows. A day is a UTC calendar da
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, Select, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.channels.service import get_channel
-from app.core.errors import BadRequestError
+from app.core import keyset
 from app.models import Channel, PipelineStep, VideoCost
-from app.pipeline.service import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
-    created_at_bounds,
-    decode_cursor,
-)
+from app.pipeline.service import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from app.spend.schemas import CostGroupBy
 
 
@@ -56,12 +49,6 @@ class CostReport:
     next_cursor: str | None
 
 
-def encode_keyset_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
-    """Same format as the task list's cursors (read back by ``decode_cursor``)."""
-    raw = json.dumps([created_at.isoformat(), str(row_id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
 def _sums() -> tuple[ColumnElement[Any], ColumnElement[Any], ColumnElement[Any]]:
     return (
         func.coalesce(func.sum(VideoCost.cost_usd), literal(Decimal(0))).label("cost_usd"),
@@ -90,11 +77,7 @@ async def _filters(
         conditions.append(VideoCost.service == service)
     if step is not None:
         conditions.append(VideoCost.step == step)
-    lower, upper = created_at_bounds(date_from, date_to)
-    if lower is not None:
-        conditions.append(VideoCost.created_at >= lower)
-    if upper is not None:
-        conditions.append(VideoCost.created_at < upper)
+    conditions += keyset.created_within(VideoCost.created_at, date_from, date_to)
     return conditions
 
 
@@ -131,8 +114,7 @@ async def cost_report(
     Rows come newest first, keyset-paginated on (created_at, id); groups come sorted by key and
     are not paginated (a group per channel, service, step or day stays small).
     """
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise BadRequestError(f"limit must be between 1 and {MAX_PAGE_SIZE}", code="INVALID_LIMIT")
+    keyset.check_limit(limit, MAX_PAGE_SIZE)
     conditions = await _filters(
         session,
         task_id=task_id,
@@ -163,22 +145,13 @@ async def cost_report(
         return CostReport(
             totals=totals, group_by=group_by, groups=groups, items=None, next_cursor=None
         )
-    rows_query = (
-        select(VideoCost)
-        .where(*conditions)
-        .order_by(VideoCost.created_at.desc(), VideoCost.id.desc())
-        .limit(limit + 1)
-    )
-    if cursor:
-        after_created_at, after_id = decode_cursor(cursor)
-        rows_query = rows_query.where(
-            tuple_(VideoCost.created_at, VideoCost.id) < tuple_(after_created_at, after_id)
-        )
-    rows = list((await session.scalars(rows_query)).all())
-    page = rows[:limit]
-    next_cursor = (
-        encode_keyset_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
+    page, next_cursor = await keyset.newest_first(
+        session,
+        select(VideoCost).where(*conditions),
+        (VideoCost.created_at, VideoCost.id),
+        cursor=cursor,
+        limit=limit,
     )
     return CostReport(
-        totals=totals, group_by=None, groups=None, items=page, next_cursor=next_cursor
+        totals=totals, group_by=None, groups=None, items=list(page), next_cursor=next_cursor
     )

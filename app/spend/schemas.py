@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.envelope import Pagination
-from app.models import PipelineStep
+from app.pipeline.schemas import VideoCostResponse
 
 
 class CostGroupBy(StrEnum):
@@ -33,20 +32,11 @@ class CostGroupResponse(CostSumsResponse):
     channel_id: uuid.UUID | None = Field(description="Set when grouped by channel.")
 
 
-class VideoCostRowResponse(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class VideoCostRowResponse(VideoCostResponse):
+    """A ledger row as a task's detail shows it, plus whose it is: the report spans tasks."""
 
-    id: uuid.UUID
     task_id: uuid.UUID
     channel_id: uuid.UUID
-    step: PipelineStep
-    item_key: str | None
-    service: str
-    model: str | None
-    units: Decimal
-    unit_label: str | None
-    cost_usd: Decimal
-    created_at: datetime
 
 
 class VideoCostReportResponse(BaseModel):

@@ -5,7 +5,8 @@ depend on it (``/v1/data_sources/...`` needs 2025-09-03 or later; ``/v1/database
 exists before it), ``in_trash`` vs ``archived`` by version, cursor pagination capped at 100,
 filters on status/select/text/number and on ``last_edited_time`` (truncated to the minute, like
 Notion's), Notion's error bodies, status options the API cannot change, and 429 ``rate_limited``
-with ``Retry-After`` when more than ``rate`` requests arrive within ``window`` seconds. Webhook
+with ``Retry-After`` when more than ``rate`` requests arrive within ``window`` seconds, a ``Date``
+header from its ``clock``, and a person's edit landing while our PATCH is in flight. Webhook
 payloads are built and signed like Notion's. Tests add boards and make "user" edits directly,
 script failures and stalls, and read back every request it saw.
 """
@@ -25,6 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -34,6 +36,7 @@ from tests.fakes.notion_routes import route
 from tests.fakes.notion_values import (
     NotionFakeError,
     empty_value,
+    error_response,
     iso,
     new_option,
     rich_text,
@@ -97,6 +100,7 @@ class NotionFake:
     lock: threading.RLock = field(default_factory=threading.RLock)
     _served: deque[float] = field(default_factory=deque)
     _planned: deque[Planned] = field(default_factory=deque)
+    _in_flight_edits: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def now(self) -> datetime:
         moment = self.clock()
@@ -159,6 +163,19 @@ class NotionFake:
             page = self.pages[page_id]
             self._write(self.data_sources[page.data_source_id], page, {}, raw=values)
             page.edited = at or self.now()
+
+    def edit_during_next_patch(self, page_id: str, values: dict[str, Any]) -> None:
+        """A person's edit landing while our next PATCH of the row is in flight: the answer to
+        that PATCH already carries it (it lands right after our write, so ours cannot undo it)."""
+        with self.lock:
+            self._in_flight_edits[page_id] = self._in_flight_edits.get(page_id, {}) | values
+
+    def land_in_flight_edits(self, page_id: str | None = None) -> None:
+        """Apply the edit waiting on ``page_id`` (after our PATCH), or all: made without a PATCH."""
+        with self.lock:
+            for waiting in [page_id] if page_id else list(self._in_flight_edits):
+                if waiting in self._in_flight_edits:
+                    self.edit_page(waiting, self._in_flight_edits.pop(waiting))
 
     def trash_page(self, page_id: str) -> None:
         with self.lock:
@@ -259,23 +276,6 @@ class NotionFake:
             out["archived"] = False
         return out
 
-    def render_database(self, database_id: str, version: str) -> dict[str, Any]:
-        sources = [self.data_sources[s] for s in self.databases[database_id]]
-        if version < "2025-09-03":
-            return self.render_source(sources[0], version)
-        out: dict[str, Any] = {
-            "object": "database",
-            "id": database_id,
-            "title": rich_text(sources[0].title),
-            "data_sources": [{"id": s.id, "name": s.title} for s in sources],
-            "parent": {"type": "workspace", "workspace": True},
-            "in_trash": False,
-            "is_inline": False,
-        }
-        if version < "2026-03-11":
-            out["archived"] = False
-        return out
-
     # ----- the HTTP side -----
 
     def _rate_limited(self) -> float | None:
@@ -297,6 +297,7 @@ class NotionFake:
             body = None
         call = Call(request.method, "/v1/" + path, version, body, 0, time.monotonic())
         response = await self._answer(request, path, version, raw, body)
+        response.headers["date"] = format_datetime(self.clock(), usegmt=True)  # its own clock
         call.status = response.status_code
         with self.lock:
             self.calls.append(call)
@@ -321,7 +322,7 @@ class NotionFake:
             with self.lock:
                 wait = self._rate_limited()
             if wait is not None:
-                return self.error(
+                return error_response(
                     NotionFakeError(
                         429, "rate_limited", "You have been rate limited. Please try again later."
                     ),
@@ -338,21 +339,7 @@ class NotionFake:
                 result = route(self, request.method, path, version, body or {})
             return JSONResponse(result)
         except NotionFakeError as exc:
-            return self.error(exc)
-
-    @staticmethod
-    def error(exc: NotionFakeError, headers: dict[str, str] | None = None) -> JSONResponse:
-        return JSONResponse(
-            {
-                "object": "error",
-                "status": exc.status,
-                "code": exc.code,
-                "message": exc.message,
-                "request_id": str(uuid.uuid4()),
-            },
-            status_code=exc.status,
-            headers=headers,
-        )
+            return error_response(exc)
 
     # ----- webhooks, signed like Notion's -----
 
@@ -402,5 +389,5 @@ def create_app(fake: NotionFake) -> FastAPI:
 def running(fake: NotionFake | None = None) -> Iterator[tuple[str, NotionFake]]:
     """Serve a fake on loopback; yield its base URL (``.../v1`` for NOTION_BASE_URL) and state."""
     fake = fake or NotionFake()
-    with serve(create_app(fake)) as url:
+    with serve(create_app(fake), date_header=False) as url:
         yield url + "/v1", fake

@@ -9,6 +9,7 @@ from tests.fakes.notion_values import (
     NotionFakeError,
     matches,
     new_option,
+    rich_text,
     stored_from_write,
     validation,
 )
@@ -44,7 +45,7 @@ def route(fake: NotionFake, method: str, path: str, version: str, body: dict[str
     parts = path.strip("/").split("/")
     match (method, parts):
         case ("GET", ["databases", db]):
-            return fake.render_database(_database(fake, db), version)
+            return _render_database(fake, _database(fake, db), version)
         case ("PATCH", ["databases", db]) if not new:
             source = fake.data_sources[fake.databases[_database(fake, db)][0]]
             _update_schema(fake, source, body)
@@ -64,10 +65,30 @@ def route(fake: NotionFake, method: str, path: str, version: str, body: dict[str
         case ("GET", ["pages", page_id]):
             return fake.render_page(_page(fake, page_id), version)
         case ("PATCH", ["pages", page_id]):
-            return fake.render_page(_update_page(fake, _page(fake, page_id), body), version)
+            page = _update_page(fake, _page(fake, page_id), body)
+            fake.land_in_flight_edits(page.id)
+            return fake.render_page(page, version)
         case ("POST", ["pages"]):
             return fake.render_page(_create_page(fake, body, new), version)
     raise _bad_url(method, path)
+
+
+def _render_database(fake: NotionFake, database_id: str, version: str) -> dict[str, Any]:
+    sources = [fake.data_sources[s] for s in fake.databases[database_id]]
+    if version < "2025-09-03":
+        return fake.render_source(sources[0], version)
+    out: dict[str, Any] = {
+        "object": "database",
+        "id": database_id,
+        "title": rich_text(sources[0].title),
+        "data_sources": [{"id": s.id, "name": s.title} for s in sources],
+        "parent": {"type": "workspace", "workspace": True},
+        "in_trash": False,
+        "is_inline": False,
+    }
+    if version < "2026-03-11":
+        out["archived"] = False
+    return out
 
 
 def _database(fake: NotionFake, raw: str) -> str:

@@ -11,6 +11,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from fastapi.responses import JSONResponse
+
 COLOURS = ("default", "gray", "brown", "orange", "yellow", "green", "blue", "purple", "pink", "red")
 MAX_TEXT = 2000
 MAX_ARRAY = 100
@@ -252,3 +254,17 @@ def matches(
             f"body.filter.{other} is not a valid filter for {name}: the property is of type {kind}"
         )
     return _check_condition(kind, page_values.get(prop["name"]), filt[kind])
+
+
+def error_response(exc: NotionFakeError, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        {
+            "object": "error",
+            "status": exc.status,
+            "code": exc.code,
+            "message": exc.message,
+            "request_id": str(uuid.uuid4()),
+        },
+        status_code=exc.status,
+        headers=headers,
+    )

@@ -19,10 +19,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Serve ``app`` on 127.0.0.1 and yield its base URL; stop it on exit."""
+def serve(app: Any, **options: Any) -> Iterator[str]:
+    """Serve ``app`` on 127.0.0.1 and yield its base URL; stop it on exit (``options`` go to
+    ``uvicorn.Config``, e.g. ``date_header=False`` for a fake that sends its own clock)."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", **options
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

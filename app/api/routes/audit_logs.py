@@ -3,47 +3,35 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from app.api.deps import SessionDep
-from app.api.responses import NOT_FOUND_RESPONSE, page
-from app.core.envelope import Envelope, ErrorEnvelope, Page
+from app.api.params import DEFAULT_LIMIT, ChannelRef, Cursor, DateFrom, DateTo, Limit
+from app.api.responses import LISTING_ERRORS, page
+from app.core.envelope import Envelope, Page
 from app.ops.audit_query import list_audit_logs
 from app.ops.schemas import AuditLogResponse
-from app.pipeline import service as task_service
-from app.pipeline.schemas import DateOrDateTime
 
 router = APIRouter(prefix="/audit-logs", tags=["audit"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    **NOT_FOUND_RESPONSE,
-    400: {"model": ErrorEnvelope, "description": "Bad cursor or date range"},
-}
 
-
-@router.get("", responses=_ERRORS)
+@router.get("", responses=LISTING_ERRORS)
 async def get_audit_logs(
     session: SessionDep,
     task_id: uuid.UUID | None = None,
-    channel_id: Annotated[str | None, Query(description="Channel id or slug.")] = None,
+    channel_id: ChannelRef = None,
     actor: Annotated[list[str] | None, Query(description="Repeat to match any of several.")] = None,
     action: Annotated[
         list[str] | None,
         Query(description="e.g. task.failed; repeat to match any of several."),
     ] = None,
     entity_type: Annotated[str | None, Query(max_length=32)] = None,
-    date_from: Annotated[
-        DateOrDateTime | None, Query(description="At or after (a date means its start, UTC).")
-    ] = None,
-    date_to: Annotated[
-        DateOrDateTime | None, Query(description="At or before (a date means its end, UTC).")
-    ] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[
-        int, Query(ge=1, le=task_service.MAX_PAGE_SIZE)
-    ] = task_service.DEFAULT_PAGE_SIZE,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Envelope[Page[AuditLogResponse]]:
     """Audit rows newest first. Pass `pagination.next_cursor` back as `cursor` for the next page."""
     result = await list_audit_logs(

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.api.deps import AuthDep, SessionDep
+from app.api.params import ChannelRef, Cursor
 from app.api.responses import NOT_FOUND_RESPONSE, ok, page
 from app.core.envelope import Envelope, ErrorEnvelope, Page
 from app.review import queue as review_queue
@@ -19,8 +20,8 @@ router = APIRouter(prefix="/reviews", tags=["reviews"])
 @router.get("", responses={**NOT_FOUND_RESPONSE, 400: {"model": ErrorEnvelope}})
 async def list_reviews(
     session: SessionDep,
-    channel_id: Annotated[str | None, Query(description="Channel id or slug.")] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    channel_id: ChannelRef = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=review_queue.MAX_LIMIT)] = review_queue.DEFAULT_LIMIT,
 ) -> Envelope[Page[ReviewQueueEntry]]:
     """Tasks waiting for a person, the longest-waiting first: at a review gate (`kind: review`)

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from app.api.deps import AuthDep, SessionDep
-from app.api.responses import NOT_FOUND_RESPONSE, ok, page
+from app.api.params import DEFAULT_LIMIT, ChannelRef, Cursor, Limit
+from app.api.responses import LISTING_ERRORS, NOT_FOUND_RESPONSE, ok, page
 from app.core.envelope import Envelope, ErrorEnvelope, Page
 from app.models import TaskStatus
 from app.pipeline import service as task_service
@@ -28,10 +29,6 @@ _CREATE_ERRORS: dict[int | str, dict[str, Any]] = {
     **NOT_FOUND_RESPONSE,
     409: {"model": ErrorEnvelope, "description": "The channel is inactive (queue=true)"},
 }
-_LIST_ERRORS: dict[int | str, dict[str, Any]] = {
-    **NOT_FOUND_RESPONSE,
-    400: {"model": ErrorEnvelope, "description": "Bad cursor or date range"},
-}
 
 
 @router.post("", status_code=201, responses=_CREATE_ERRORS)
@@ -47,13 +44,13 @@ async def create_task(
     return ok(TaskResponse.model_validate(task))
 
 
-@router.get("", responses=_LIST_ERRORS)
+@router.get("", responses=LISTING_ERRORS)
 async def list_tasks(
     session: SessionDep,
     status: Annotated[
         list[TaskStatus] | None, Query(description="Repeat to match any of several statuses.")
     ] = None,
-    channel_id: Annotated[str | None, Query(description="Channel id or slug.")] = None,
+    channel_id: ChannelRef = None,
     date_from: Annotated[
         DateOrDateTime | None,
         Query(description="Created at or after (a date means its start, UTC)."),
@@ -62,10 +59,8 @@ async def list_tasks(
         DateOrDateTime | None,
         Query(description="Created at or before (a date means its end, UTC)."),
     ] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[
-        int, Query(ge=1, le=task_service.MAX_PAGE_SIZE)
-    ] = task_service.DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Envelope[Page[TaskResponse]]:
     """Tasks newest first. Pass `pagination.next_cursor` back as `cursor` for the next page."""
     result = await task_service.list_tasks(

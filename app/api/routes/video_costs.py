@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from app.api.deps import SessionDep
-from app.api.responses import NOT_FOUND_RESPONSE, ok
-from app.core.envelope import Envelope, ErrorEnvelope, Pagination
+from app.api.params import DEFAULT_LIMIT, ChannelRef, Cursor, DateFrom, DateTo, Limit
+from app.api.responses import LISTING_ERRORS, ok
+from app.core.envelope import Envelope, Pagination
 from app.models import PipelineStep
-from app.pipeline import service as task_service
-from app.pipeline.schemas import DateOrDateTime
 from app.spend import report as cost_report
 from app.spend.schemas import (
     CostGroupBy,
@@ -24,32 +23,21 @@ from app.spend.schemas import (
 
 router = APIRouter(prefix="/video-costs", tags=["costs"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    **NOT_FOUND_RESPONSE,
-    400: {"model": ErrorEnvelope, "description": "Bad cursor or date range"},
-}
 
-
-@router.get("", responses=_ERRORS)
+@router.get("", responses=LISTING_ERRORS)
 async def get_video_costs(
     session: SessionDep,
     task_id: uuid.UUID | None = None,
-    channel_id: Annotated[str | None, Query(description="Channel id or slug.")] = None,
+    channel_id: ChannelRef = None,
     service: Annotated[str | None, Query(max_length=32)] = None,
     step: PipelineStep | None = None,
-    date_from: Annotated[
-        DateOrDateTime | None, Query(description="At or after (a date means its start, UTC).")
-    ] = None,
-    date_to: Annotated[
-        DateOrDateTime | None, Query(description="At or before (a date means its end, UTC).")
-    ] = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
     group_by: Annotated[
         CostGroupBy | None, Query(description="Sum per channel, service, UTC day or step.")
     ] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[
-        int, Query(ge=1, le=task_service.MAX_PAGE_SIZE)
-    ] = task_service.DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Envelope[VideoCostReportResponse]:
     """Paid calls matching the filters: `totals` always; with `group_by`, one sum per group;
     without it, the rows newest first (pass `pagination.next_cursor` back as `cursor`)."""
