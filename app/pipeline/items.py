@@ -103,8 +103,34 @@ def script_inputs(
     }
 
 
+def user_media_key(task: Task, scene_number: int, kind: str, suffix: str) -> str:
+    """Where a file the user brought for a scene is kept (the plan's ``media`` points here)."""
+    return f"{task_prefix(task)}/user-media/scene-{scene_number:02d}-{kind}{suffix}"
+
+
+def own_media(task: Task, key: str) -> str:
+    """A plan may only name media under its own task: never another task's or channel's files."""
+    if not key.startswith(f"{task_prefix(task)}/user-media/"):
+        raise ValueError(f"media {key} is not one of task {task.id}'s uploads")
+    return key
+
+
+def copy_inputs(task: Task, source: str, target: str) -> dict[str, Any]:
+    """An item that uses the user's own file instead of a provider: a copy, no call, no cost."""
+    return {
+        "pool": "composite",  # light local file work
+        "kind": "copy",
+        "source": own_media(task, source),
+        "out_files": [["--output", target]],
+        "service": "user_media",
+    }
+
+
 def scene_image_key(task: Task, plan: ProductionPlan, scene: PlanScene) -> str:
-    """The still a scene's clip starts from: its composite, or its one image for ``single``."""
+    """The still a scene's clip starts from: the user's own image, its composite, or its one
+    image for ``single``."""
+    if scene.media is not None and scene.media.image is not None:
+        return own_media(task, scene.media.image)
     if scene.layout == "single":
         return asset_key(task, scene.images[0])
     return composite_key(task, scene.number)

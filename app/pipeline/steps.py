@@ -9,6 +9,7 @@ which waits for every segment (``after``).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from app.channels.config import ChannelConfig
@@ -20,6 +21,7 @@ from app.pipeline.items import (
     asset_key,
     clip_key,
     composite_key,
+    copy_inputs,
     final_key,
     narration_key,
     scene_image_key,
@@ -47,7 +49,7 @@ def _plan_items(task: Task, config: ChannelConfig) -> list[ItemSpec]:
 def _asset_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> list[ItemSpec]:
     image = config.providers.image
     specs = []
-    for asset in plan.asset_order():
+    for asset in plan.needed_assets():
         args = ["--prompt", asset.prompt, "--provider", image.provider, "--kind", asset.kind]
         aspect = config.frame.aspect_ratio if asset.kind == "environment" else "1:1"
         args += ["--aspect-ratio", aspect]
@@ -88,7 +90,7 @@ def _asset_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> lis
 def _composite_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> list[ItemSpec]:
     specs = []
     for scene in plan.scenes:
-        if scene.layout == "single":
+        if scene.layout == "single" or scene.brings_picture:
             continue
         out = [("--output", composite_key(task, scene.number))]
         if scene.layout == "composite":
@@ -128,10 +130,24 @@ def _composite_items(task: Task, plan: ProductionPlan, config: ChannelConfig) ->
     return specs
 
 
+def _user_copy(
+    task: Task, number: int, source: str, target: Callable[[Task, int], str]
+) -> ItemSpec:
+    return ItemSpec(
+        key=scene_item(number),
+        pool="composite",
+        scene_number=number,
+        inputs=copy_inputs(task, source, target(task, number)),
+    )
+
+
 def _video_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> list[ItemSpec]:
     video = config.providers.video
     specs = []
     for scene in plan.scenes:
+        if scene.media is not None and scene.media.clip is not None:
+            specs.append(_user_copy(task, scene.number, scene.media.clip, clip_key))
+            continue
         args = [
             "--prompt",
             scene.motion_prompt,
@@ -182,6 +198,9 @@ def _narration_items(task: Task, plan: ProductionPlan, config: ChannelConfig) ->
     voice = config.providers.voice
     specs = []
     for scene in plan.scenes:
+        if scene.media is not None and scene.media.narration is not None:
+            specs.append(_user_copy(task, scene.number, scene.media.narration, narration_key))
+            continue
         args = ["--text", scene.narration, "--provider", voice.provider]
         if voice.provider == "elevenlabs":
             v = voice.elevenlabs

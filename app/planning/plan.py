@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -25,6 +26,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app.planning.plan_errors import PlanValidationError, plan_error_messages
+from app.planning.plan_input import convert_plan_input
 
 MAX_SCENES = 40
 MAX_ASSETS = 60
@@ -63,6 +65,14 @@ AssetPrompt = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ASSE
 NarrationText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NARRATION_CHARS)]
 MotionPrompt = Annotated[str, StringConstraints(min_length=1, max_length=MAX_MOTION_PROMPT_CHARS)]
 SfxPrompt = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SFX_PROMPT_CHARS)]
+# Only keys the media upload writes (the task's own ``user-media/``), so a plan cannot point a
+# step at another task's or channel's files.
+MediaKey = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^channels/[0-9a-f-]{36}/projects/[0-9a-f-]{36}/user-media/[A-Za-z0-9_.-]{1,80}$"
+    ),
+]
 
 
 # Text that is never spoken but that writers (and LLMs) slip into scripts. Square brackets, braces, markup
@@ -106,6 +116,22 @@ class PlanAsset(_PlanPart):
     references: list[AssetName] = Field(default_factory=list, max_length=MAX_REFERENCES)
 
 
+class SceneMedia(_PlanPart):
+    """Files the user brought for a scene (``POST /tasks/{id}/media``): the step that would make
+    each one copies it instead of calling a provider, so it costs nothing."""
+
+    image: MediaKey | None = None
+    clip: MediaKey | None = None
+    narration: MediaKey | None = None
+
+
+class PlanImport(_PlanPart):
+    """How a shorter plan (hand-written, or the original project's episode plan) was filled in."""
+
+    format: str = Field(max_length=40)
+    mapped: list[str] = Field(default_factory=list, max_length=400)
+
+
 class PlanScene(_PlanPart):
     """One shot: its images, the words spoken over it, its motion and its sound effect."""
 
@@ -116,6 +142,12 @@ class PlanScene(_PlanPart):
     motion_prompt: MotionPrompt
     sfx_prompt: SfxPrompt
     duration_s: float = Field(ge=MIN_SCENE_SECONDS, le=MAX_SCENE_SECONDS)
+    media: SceneMedia | None = None
+
+    @property
+    def brings_picture(self) -> bool:
+        """The user gave this scene's still or its whole clip: no image is generated for it."""
+        return self.media is not None and (self.media.image or self.media.clip) is not None
 
     @field_validator("narration")
     @classmethod
@@ -135,10 +167,27 @@ class ProductionPlan(_PlanPart):
     """The whole video. Extra keys are refused so a misspelt field is an error, not a silent default."""
 
     title: TitleText
-    aspect_ratio: AspectRatio
+    aspect_ratio: AspectRatio | None = None  # informational: the channel's frame is what renders
+    topic: str | None = Field(default=None, max_length=5000)
     assets: list[PlanAsset] = Field(min_length=1, max_length=MAX_ASSETS)
     scenes: list[PlanScene] = Field(min_length=1, max_length=MAX_SCENES)
     music: str | None = Field(default=None, max_length=500)
+    imported: PlanImport | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_shorter_form(cls, data: Any) -> Any:
+        """Hand-written and original-project plans become production plans here, so the API,
+        Notion, the dashboard and the planner all accept the same inputs."""
+        if not isinstance(data, Mapping):
+            return data
+        converted = convert_plan_input(data)
+        if converted.problems:
+            problems = converted.problems
+            raise PydanticCustomError(
+                "plan_invalid", "{summary}", {"summary": "; ".join(problems), "problems": problems}
+            )
+        return converted.data
 
     @model_validator(mode="after")
     def _consistent(self) -> ProductionPlan:
@@ -162,6 +211,23 @@ class ProductionPlan(_PlanPart):
         """(character, environment) of a composite scene, whatever order the plan lists them in."""
         found = {asset.kind: asset for asset in self.scene_assets(scene)}
         return found["character"], found["environment"]
+
+    def needed_assets(self) -> list[PlanAsset]:
+        """``asset_order`` without the images no scene shows (every scene using them brought its
+        own picture), so a user's own media never pays for an image it replaces."""
+        needed: set[str] = set()
+
+        def need(name: str) -> None:
+            if name not in needed:
+                needed.add(name)
+                for ref in self.asset(name).references:
+                    need(ref)
+
+        for scene in self.scenes:
+            if not scene.brings_picture:
+                for name in scene.images:
+                    need(name)
+        return [asset for asset in self.asset_order() if asset.name in needed]
 
     def asset_order(self) -> list[PlanAsset]:
         """Assets ordered so each comes after the assets it uses as reference images."""
@@ -259,6 +325,8 @@ def _layout_problems(scene: PlanScene, kinds: dict[str, AssetKind]) -> list[str]
     undefined = [name for name in scene.images if name not in kinds]
     if undefined:
         return [f"{where}: '{name}' is not defined in assets" for name in undefined]
+    if not scene.images and scene.brings_picture:
+        return []  # the user's own still or clip is the whole picture
     count = len(scene.images)
     if scene.layout == "composite":
         if count != 2:
@@ -302,10 +370,12 @@ __all__ = [
     "AspectRatio",
     "AssetKind",
     "PlanAsset",
+    "PlanImport",
     "PlanScene",
     "PlanValidationError",
     "ProductionPlan",
     "SceneLayout",
+    "SceneMedia",
     "find_stage_direction",
     "parse_plan",
 ]

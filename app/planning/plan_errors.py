@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from app.planning.plan_input import allowed_keys_hint
+
 
 class PlanValidationError(ValueError):
     """A plan that breaks one or more rules; ``messages`` has one line per problem."""
@@ -38,6 +40,8 @@ def _scene_label(plan_input: object, index: int) -> str:
         return f"scene {number}"
     if isinstance(number, str) and number.strip().isdigit():
         return f"scene {int(number)}"
+    if scene is not None and number is None:
+        return f"scene {index + 1}"  # an unnumbered hand-written scene is numbered by position
     return f"scene at position {index + 1}"
 
 
@@ -70,6 +74,9 @@ def describe_plan_error(loc: Sequence[str | int], message: str, plan_input: obje
         label = _asset_label(plan_input, parts[1])
         parts = parts[2:]
     field = _field_path(parts)
+    if message == "Extra inputs are not permitted":
+        hint = allowed_keys_hint(tuple(loc))
+        message = f"{message} (a misspelt key?{' ' + hint if hint else ''})"
     prefix = ": ".join(p for p in (label, field) if p)
     return f"{prefix}: {message}" if prefix else message
 
