@@ -21,11 +21,13 @@ from app.api.routes import (
     metrics,
     reviews,
     task_actions,
+    task_media,
     tasks,
     video_costs,
     webhooks,
     youtube_quota,
 )
+from app.api.routes.task_media import MEDIA_UPLOAD_PATH
 from app.channels.config import ChannelConfigError, load_channel_configs
 from app.channels.sync import sync_channels
 from app.core.config import Settings, get_settings
@@ -90,6 +92,7 @@ def _api_router() -> APIRouter:
     api.include_router(channels.router)
     api.include_router(tasks.router)
     api.include_router(task_actions.router)
+    api.include_router(task_media.router)
     api.include_router(reviews.router)
     api.include_router(youtube_quota.router)
     api.include_router(artifacts.router)
@@ -115,7 +118,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=app.state.settings.max_request_body_bytes,
-        limits=[("/webhook/", app.state.settings.max_webhook_body_bytes)],
+        limits=[
+            ("/webhook/", app.state.settings.max_webhook_body_bytes),
+            (MEDIA_UPLOAD_PATH, app.state.settings.max_media_upload_bytes),
+        ],
     )
     app.include_router(health.router)
     app.include_router(webhooks.router)

@@ -64,6 +64,7 @@ class Scene:
     narration_text: str = ""
     duration_s: float | None = None
     padding_s: float = DEFAULT_PADDING_S
+    min_duration_s: float = 0.0
     captions: CaptionStyle = field(default_factory=CaptionStyle)
     watermark: Watermark | None = None
     sfx_gain_db: float = DEFAULT_SFX_GAIN_DB
@@ -256,7 +257,8 @@ def parse_watermark(value: Any, where: str, base: Path) -> Watermark | None:
 
 
 _SCENE_KEYS = {
-    "number", "clip", "narration", "sfx", "narration_text", "duration_s", "padding_s", "captions",
+    "number", "clip", "narration", "sfx", "narration_text", "duration_s", "padding_s",
+    "min_duration_s", "captions",
     "watermark", "sfx_gain_db", "size", "aspect_ratio", "fps",
 }  # fmt: skip
 
@@ -303,6 +305,7 @@ def parse_scene(obj: Any, where: str, base: Path, defaults: SceneDefaults) -> Sc
         narration_text=" ".join((r.text("narration_text") or "").split()),
         duration_s=duration_s,
         padding_s=r.number("padding_s", DEFAULT_PADDING_S, 0, 60) or 0.0,
+        min_duration_s=r.number("min_duration_s", 0.0, 0, 3600) or 0.0,
         captions=captions,
         watermark=watermark if "watermark" in obj else defaults.watermark,
         sfx_gain_db=r.number("sfx_gain_db", DEFAULT_SFX_GAIN_DB, -60, 20) or 0.0,

@@ -1,7 +1,8 @@
 """One scene rendered alone in the exact delivery format (``assemble_video.py --scene``).
 
-Length rule: the scene lasts ``duration_s`` if given, else narration + ``padding_s``, rounded to
-whole frames; the audio is cut to exactly the same number of samples so segments butt together.
+Length rule: the scene lasts ``duration_s`` if given, else narration + ``padding_s`` but at least
+``min_duration_s`` (the plan's own scene length, which a person wrote or a planner chose), rounded
+to whole frames; the audio is cut to exactly the same number of samples so segments butt together.
 
 Clip fitting rule (documented for operators):
 - clip at least as long as the scene: trimmed (first N frames);
@@ -132,7 +133,10 @@ def render_scene(scene: Scene, output: Path, enc: Encoding) -> dict[str, Any]:
     speech_s = audio_duration(scene.narration, f"{where} narration") if scene.narration else 0.0
     if scene.sfx is not None:
         audio_duration(scene.sfx, f"{where} sfx")
-    target_s = scene.duration_s if scene.duration_s is not None else speech_s + scene.padding_s
+    if scene.duration_s is not None:
+        target_s = scene.duration_s
+    else:
+        target_s = max(speech_s + scene.padding_s, scene.min_duration_s)
     frames = max(1, round(target_s * scene.fps))
     scene_s = frames / scene.fps
     samples = samples_for(frames, scene.fps)

@@ -7,6 +7,7 @@ and a declared Content-Length over the limit is only refused once a route starts
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from starlette.datastructures import Headers
@@ -44,7 +45,8 @@ class BodySizeLimitMiddleware:
 
     A declared ``Content-Length`` over the limit is refused at once; a chunked body is counted as
     it arrives and refused the moment it passes the limit, so no route ever holds more than the
-    limit in memory. ``limits`` gives smaller (or larger) limits by path prefix.
+    limit in memory. ``limits`` gives smaller (or larger) limits by path pattern (a regular
+    expression matched at the start of the path).
     """
 
     def __init__(
@@ -52,11 +54,11 @@ class BodySizeLimitMiddleware:
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.limits = tuple(limits)
+        self.limits = tuple((re.compile(pattern), limit) for pattern, limit in limits)
 
     def limit_for(self, path: str) -> int:
-        for prefix, limit in self.limits:
-            if path.startswith(prefix):
+        for pattern, limit in self.limits:
+            if pattern.match(path):
                 return limit
         return self.max_bytes
 

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     # Request bodies over these sizes get 413 before they are read (webhooks carry small JSON).
     max_request_body_bytes: int = Field(default=1024 * 1024, ge=1)
     max_webhook_body_bytes: int = Field(default=256 * 1024, ge=1)
+    # A scene's own clip or narration (POST /api/v1/tasks/{id}/media) is larger than any JSON body.
+    max_media_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1)
 
     notion_api_token: SecretStr | None = None
     notion_webhook_secret: SecretStr | None = None

@@ -7,7 +7,6 @@ prints the final MP4's path, duration, cost and the time each step took.
 
 from __future__ import annotations
 
-import json
 import secrets
 import socket
 import time
@@ -29,6 +28,7 @@ from rich.table import Table
 
 from app.core.config import get_settings
 from app.models import PIPELINE_ORDER
+from app.ops.demo_plan import PlanFile, PlanFileError, read_plan_file, upload_media
 from app.ops.fleet import Fleet, file_logger
 
 SAMPLE_TOPIC = "How lighthouses guided ships through the night"
@@ -75,26 +75,69 @@ def _wait_ready(client: httpx.Client, fleet: Fleet, timeout_s: float = 90.0) -> 
     raise DemoError("the web service did not become ready in time: see the fleet log")
 
 
-def _create_task(client: httpx.Client, options: DemoOptions) -> dict[str, Any]:
+def _create_task(
+    client: httpx.Client, options: DemoOptions, plan_file: PlanFile | None, console: Console
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "channel_slug": options.channel,
         "title": options.topic or SAMPLE_TOPIC,
         "topic": options.topic or SAMPLE_TOPIC,
         "story_direction": None if options.topic else SAMPLE_DIRECTION,
     }
-    if options.plan_file is not None:
-        plan = json.loads(options.plan_file.read_text())
+    if plan_file is not None:
+        plan = plan_file.plan
         body["plan"] = plan
         body["title"] = plan.get("title", body["title"])
-    response = client.post("/api/v1/tasks", json=body)
+        body["topic"] = plan.get("topic") or body["title"]
+        body["queue"] = not plan_file.media  # a draft until its media is uploaded
+    data = _answer(client.post("/api/v1/tasks", json=body), "creating the task")
+    if plan_file is not None:
+        _report_plan(client, data["id"], plan_file, console)
+    return data
+
+
+def _answer(response: httpx.Response, what: str) -> dict[str, Any]:
     if response.status_code >= 400:
-        raise DemoError(f"creating the task failed: {response.json().get('error', response.text)}")
+        error = response.json().get("error", {})
+        details = error.get("details", {})
+        problems = details.get("errors") or details.get("problems") or []
+        lines = "".join(
+            f"\n  - {p.get('message', p) if isinstance(p, dict) else p}" for p in problems
+        )
+        raise DemoError(
+            f"{what} failed:{lines}"
+            if lines
+            else f"{what} failed: {error.get('message', response.text)}"
+        )
     data: dict[str, Any] = response.json()["data"]
     return data
 
 
+def _report_plan(client: httpx.Client, task_id: str, plan_file: PlanFile, console: Console) -> None:
+    """What the plan became (the conversion's lines), then its files uploaded and the task queued."""
+    plan = _answer(client.get(f"/api/v1/tasks/{task_id}"), "reading the task")["plan"]
+    imported = plan.get("imported") or {}
+    if imported:
+        console.print(f"Plan read as the [bold]{imported['format']}[/] format:")
+        for line in imported.get("mapped", []):
+            console.print(f"  · {line}")
+    for line in plan_file.missing:
+        console.print(f"  [yellow]![/] {line}")
+    if plan_file.media:
+        try:
+            for line in upload_media(client, task_id, plan_file):
+                console.print(f"  · {line}")
+        except PlanFileError as exc:
+            raise DemoError(str(exc)) from None
+        _answer(client.post(f"/api/v1/tasks/{task_id}/queue"), "queuing the task")
+
+
 def run_demo(options: DemoOptions, console: Console | None = None) -> dict[str, Any]:
     console = console or Console()
+    try:
+        plan_file = read_plan_file(options.plan_file) if options.plan_file else None
+    except PlanFileError as exc:
+        raise DemoError(str(exc)) from None
     settings = get_settings()
     token = (
         settings.api_token.get_secret_value() if settings.api_token else secrets.token_urlsafe(24)
@@ -117,7 +160,7 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict[str, 
             timeout=30,
         ) as client:
             _wait_ready(client, fleet)
-            task = _create_task(client, options)
+            task = _create_task(client, options, plan_file, console)
             console.print(f"Task [bold]{task['id']}[/]: {task['title']}")
             detail = _watch(client, fleet, task["id"], options, console)
     finally:

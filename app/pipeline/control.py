@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import ConflictError, NotFoundError
 from app.core.time import utc_now
-from app.models import ItemStatus, PipelineStep, Task, TaskItem, TaskStatus
+from app.models import Channel, ItemStatus, PipelineStep, Task, TaskItem, TaskStatus
 from app.pipeline.orchestrator import audit
 from app.pipeline.queue import notify_dispatcher
 from app.pipeline.state import ensure_transition
@@ -89,6 +89,35 @@ async def cancel(
         },
     )
     await notify_dispatcher(session, "task.cancelled")
+    return task
+
+
+async def queue(session: AsyncSession, *, task_id: uuid.UUID, actor: str) -> Task:
+    """Start a draft (or a cancelled task again): the dispatcher releases it within its channel's
+    ``max_concurrent``. Queuing a queued task changes nothing."""
+    task = await _locked_task(session, task_id)
+    if task.status == TaskStatus.QUEUED:
+        return task
+    if task.status not in (TaskStatus.DRAFT, TaskStatus.CANCELLED):
+        raise ConflictError(
+            f"task {task.id} is {task.status.value}: only a draft or a cancelled task can be "
+            "queued" + (" (retry it instead)" if task.status == TaskStatus.FAILED else ""),
+            code="NOT_QUEUEABLE",
+            details={"status": task.status.value, "step": task.step.value},
+        )
+    channel = await session.get(Channel, task.channel_id)
+    if channel is None or not channel.active:
+        raise ConflictError(
+            f"task {task.id}'s channel is inactive: activate it, then queue the task again",
+            code="CHANNEL_INACTIVE",
+        )
+    ensure_transition(task.status, TaskStatus.QUEUED)
+    audit(
+        session, actor=actor, action="task.queued", task=task, details={"from": task.status.value}
+    )
+    task.status, task.status_reason, task.queued_at = TaskStatus.QUEUED, None, utc_now()
+    task.completed_at = None
+    await notify_dispatcher(session, "task.queued")
     return task
 
 

@@ -8,6 +8,7 @@ credentials to pass), so the worker that runs it needs nothing else.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,6 +125,18 @@ def copy_inputs(task: Task, source: str, target: str) -> dict[str, Any]:
         "out_files": [["--output", target]],
         "service": "user_media",
     }
+
+
+def user_copy_spec(
+    task: Task, number: int, source: str, target: Callable[[Task, int], str]
+) -> ItemSpec:
+    """The item that puts the user's file where the step's own output would be."""
+    return ItemSpec(
+        key=scene_item(number),
+        pool="composite",
+        scene_number=number,
+        inputs=copy_inputs(task, source, target(task, number)),
+    )
 
 
 def scene_image_key(task: Task, plan: ProductionPlan, scene: PlanScene) -> str:

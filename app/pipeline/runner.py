@@ -240,6 +240,29 @@ async def _publish(
     )
 
 
+async def _copy_user_media(inputs: dict[str, Any]) -> ItemOutcome:
+    """The user's own file stands in for what a provider would have made: no call, no cost."""
+    store = get_artifact_store()
+    try:
+        source = await asyncio.to_thread(_fetch_input, store, inputs["source"])
+    except ArtifactMissingError:
+        raise ItemFailedError(
+            "INPUT_MISSING",
+            f"your media {inputs['source']} is gone from the store: upload it again "
+            "(POST /api/v1/tasks/{task_id}/media), then Retry",
+            retryable=False,
+        ) from None
+    out_keys = {flag.lstrip("-"): key for flag, key in inputs["out_files"]}
+    for key in out_keys.values():
+        try:
+            await asyncio.to_thread(store.put, key, source)
+        except ArtifactStoreError as exc:
+            raise ItemFailedError("ARTIFACT_UPLOAD_FAILED", str(exc), retryable=True) from None
+    return ItemOutcome(
+        output_keys=out_keys, result={"user_media": inputs["source"]}, service="user_media"
+    )
+
+
 async def execute_item(
     *,
     task_id: uuid.UUID,
@@ -260,6 +283,8 @@ async def execute_item(
         return outcome
     if kind == "plan":
         return await _run_plan(task_id, inputs)
+    if kind == "copy":
+        return await _copy_user_media(inputs)
     if kind == "publish":
         return await _publish(task_id, channel_id, inputs, remote_ids, on_remote_ids)
     raise ItemFailedError(

@@ -9,7 +9,6 @@ which waits for every segment (``after``).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 from app.channels.config import ChannelConfig
@@ -21,7 +20,6 @@ from app.pipeline.items import (
     asset_key,
     clip_key,
     composite_key,
-    copy_inputs,
     final_key,
     narration_key,
     scene_image_key,
@@ -29,8 +27,9 @@ from app.pipeline.items import (
     script_inputs,
     segment_key,
     sfx_key,
+    user_copy_spec,
 )
-from app.planning.plan import ProductionPlan
+from app.planning.plan import PlanScene, ProductionPlan
 
 
 def _plan_items(task: Task, config: ChannelConfig) -> list[ItemSpec]:
@@ -130,23 +129,12 @@ def _composite_items(task: Task, plan: ProductionPlan, config: ChannelConfig) ->
     return specs
 
 
-def _user_copy(
-    task: Task, number: int, source: str, target: Callable[[Task, int], str]
-) -> ItemSpec:
-    return ItemSpec(
-        key=scene_item(number),
-        pool="composite",
-        scene_number=number,
-        inputs=copy_inputs(task, source, target(task, number)),
-    )
-
-
 def _video_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> list[ItemSpec]:
     video = config.providers.video
     specs = []
     for scene in plan.scenes:
         if scene.media is not None and scene.media.clip is not None:
-            specs.append(_user_copy(task, scene.number, scene.media.clip, clip_key))
+            specs.append(user_copy_spec(task, scene.number, scene.media.clip, clip_key))
             continue
         args = [
             "--prompt",
@@ -199,7 +187,7 @@ def _narration_items(task: Task, plan: ProductionPlan, config: ChannelConfig) ->
     specs = []
     for scene in plan.scenes:
         if scene.media is not None and scene.media.narration is not None:
-            specs.append(_user_copy(task, scene.number, scene.media.narration, narration_key))
+            specs.append(user_copy_spec(task, scene.number, scene.media.narration, narration_key))
             continue
         args = ["--text", scene.narration, "--provider", voice.provider]
         if voice.provider == "elevenlabs":
@@ -329,10 +317,13 @@ def _gain_db(volume: float) -> float:
     return -60.0 if volume <= 0.001 else round(20 * math.log10(volume), 2)
 
 
-def _scene_json(task: Task, config: ChannelConfig, number: int, narration: str) -> dict[str, Any]:
+def _scene_json(task: Task, config: ChannelConfig, scene_plan: PlanScene) -> dict[str, Any]:
+    """A scene lasts its narration plus padding, and at least the plan's ``duration_s``."""
     captions = config.branding.captions
+    number, narration = scene_plan.number, scene_plan.narration
     scene: dict[str, Any] = {
         "number": number,
+        "min_duration_s": scene_plan.duration_s,
         "clip": f"{KEY_REF}{clip_key(task, number)}",
         "narration": f"{KEY_REF}{narration_key(task, number)}",
         "sfx": f"{KEY_REF}{sfx_key(task, number)}",
@@ -361,9 +352,7 @@ def assembly_specs(task: Task, plan: ProductionPlan, config: ChannelConfig) -> l
                     "segment",
                     "assemble_video.py",
                     args=[],
-                    json_files={
-                        "--scene": _scene_json(task, config, scene.number, scene.narration)
-                    },
+                    json_files={"--scene": _scene_json(task, config, scene)},
                     out_files=[("--output", segment_key(task, scene.number))],
                     timeout_s=900,
                 ),

@@ -89,7 +89,15 @@ def test_minimal_plan_needs_only_title_narration_and_picture() -> None:
             "scene 2: seed_image: expected a file path, got 7",
         ),
     ],
-    ids=["no picture", "two pictures", "misspelt key", "no narration", "stage direction", "no title", "bad seed"],
+    ids=[
+        "no picture",
+        "two pictures",
+        "misspelt key",
+        "no narration",
+        "stage direction",
+        "no title",
+        "bad seed",
+    ],
 )
 def test_broken_short_plan_says_what_where_and_how(change: Any, expected: str) -> None:
     data = _minimal()

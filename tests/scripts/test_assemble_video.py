@@ -83,6 +83,17 @@ def test_longer_clip_is_trimmed_and_audio_mixed(tmp_path: Path, media: dict[str,
     assert loudness(tmp_path / "seg.mp4") > -35  # voice and effects are there, not silence
 
 
+def test_a_scene_lasts_at_least_its_planned_length(tmp_path: Path, media: dict[str, Path]) -> None:
+    # 2 s of voice + 0.5 s padding, but the plan asks for 3 s: the plan wins
+    held = ok(render(tmp_path, {"number": 1, "clip": str(media["clip3"]), "narration": str(media["voice2"]),
+                                "min_duration_s": 3.0}, "held"))  # fmt: skip
+    assert held["duration"] == pytest.approx(3.0) and facts(tmp_path / "held.mp4").frames == 90
+    # a plan shorter than the narration never cuts the voice
+    spoken = ok(render(tmp_path, {"number": 1, "clip": str(media["clip3"]), "narration": str(media["voice2"]),
+                                  "min_duration_s": 1.0}, "spoken"))  # fmt: skip
+    assert spoken["duration"] == pytest.approx(2.5)
+
+
 def test_much_shorter_clip_freezes_its_last_frame(tmp_path: Path, media: dict[str, Path]) -> None:
     result = ok(
         render(

@@ -1,4 +1,5 @@
-"""Actions on one task: approve or reject the gate it waits at, retry after a failure, cancel."""
+"""Actions on one task: queue a draft, approve or reject the gate it waits at, retry after a
+failure, cancel."""
 
 from __future__ import annotations
 
@@ -58,6 +59,15 @@ async def reject_task(
     unless replacements are given).
     """
     task = await review_service.reject(session, task_id=task_id, actor=actor, request=body)
+    return ok(TaskResponse.model_validate(task))
+
+
+@router.post("/{task_id}/queue", responses=_conflict("Neither a draft nor cancelled"))
+async def queue_task(
+    task_id: uuid.UUID, session: SessionDep, actor: AuthDep
+) -> Envelope[TaskResponse]:
+    """Start a draft (for example after uploading its scenes' media), or a cancelled task again."""
+    task = await task_control.queue(session, task_id=task_id, actor=actor)
     return ok(TaskResponse.model_validate(task))
 
 
