@@ -22,6 +22,7 @@ from app.dashboard.common import DASHBOARD, authenticate, render
 from app.dashboard.detail import build_channels, build_task_page
 from app.dashboard.review import build_review
 from app.models import TaskStatus
+from app.notion.problems import board_problems
 from app.review.queue import list_waiting
 
 router = APIRouter(prefix=DASHBOARD, include_in_schema=False)
@@ -153,9 +154,10 @@ async def channels_page(request: Request) -> HTMLResponse:
     viewer = authenticate(request)
     async with session_scope() as session:
         views, resets_at = await build_channels(session, get_app_settings(request))
+        boards = await board_problems(session)
     return render(
         request,
         "channels.html",
-        {"channels": views, "resets_at": resets_at, "page": "channels"},
+        {"channels": views, "resets_at": resets_at, "boards": boards, "page": "channels"},
         viewer=viewer,
     )

@@ -41,11 +41,17 @@ class BoardProblem:
 
 
 def _problem(state: NotionSyncState) -> BoardProblem | None:
-    raw = (state.schema or {}).get(PROBLEM)
+    return problem_in(state.database_id, state.schema)
+
+
+def problem_in(database_id: str, schema: dict[str, Any] | None) -> BoardProblem | None:
+    """The problem stored in a board's sync-state ``schema`` (None when the board is fine); for
+    readers that hold the row's columns rather than the model (``vidgen check``)."""
+    raw = (schema or {}).get(PROBLEM)
     if not isinstance(raw, dict):
         return None
     return BoardProblem(
-        database_id=state.database_id,
+        database_id=database_id,
         message=str(raw.get("message", "")),
         problems=tuple(str(p) for p in raw.get("problems", [])),
         since=datetime.fromisoformat(str(raw["since"])),

@@ -96,6 +96,7 @@ def checks_for(profile: Profile) -> list[CheckFn]:
     every file's problems), and a worker, which reads channels from the database, skips the
     YAML and the API token it never serves."""
     from app.ops import preflight_channels as channels
+    from app.ops import preflight_notion as notion
     from app.ops import preflight_system as system
     from app.ops import preflight_youtube as youtube
 
@@ -108,6 +109,7 @@ def checks_for(profile: Profile) -> list[CheckFn]:
     checks += [
         channels.check_provider_keys,
         youtube.check_youtube_quota,
+        notion.check_notion_boards,
         system.check_workspace,
         system.check_artifact_store,
         system.check_disk_space,

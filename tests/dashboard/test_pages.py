@@ -22,11 +22,14 @@ from app.main import create_app
 from app.models import (
     ChannelCredential,
     ItemStatus,
+    NotionSyncState,
     PipelineStep,
     Task,
     TaskItem,
     TaskStatus,
 )
+from app.notion.board import BoardSchemaError
+from app.notion.problems import record_problem
 from tests.dashboard.helpers import HTML, page_csrf, sign_in
 from tests.e2e.harness import short_plan
 from tests.routes.conftest import API_TOKEN, app_settings, make_client
@@ -220,6 +223,22 @@ async def test_channels_page_shows_status_never_secrets(signed_in: httpx.AsyncCl
     assert "$0.00 of $5.00 per day" in html
     assert "10000 of 10000 units left" in html
     assert "kenburns" in html and "videos" in html
+
+
+async def test_channels_page_shows_a_notion_board_the_sync_cannot_use(
+    signed_in: httpx.AsyncClient,
+) -> None:
+    html = (await signed_in.get("/dashboard/channels", headers=HTML)).text
+    assert "is not set up" not in html
+    state = NotionSyncState(database_id="board-7", schema={})
+    problem = "column 'Priority' is a rich_text, expected number"
+    record_problem(state, BoardSchemaError("board-7", [problem]))
+    async with session_scope() as session:
+        session.add(state)
+    html = (await signed_in.get("/dashboard/channels", headers=HTML)).text
+    assert "Notion board <code>board-7</code> is not set up" in html
+    assert f"<li>{problem.replace(chr(39), '&#39;')}</li>" in html
+    assert "vidgen notion setup board-7" in html
 
 
 async def test_channels_page_weighs_credentials_against_what_the_providers_need(

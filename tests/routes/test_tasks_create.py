@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -154,3 +156,29 @@ async def test_queued_task_wakes_the_dispatcher(client: httpx.AsyncClient, db_ur
         assert received.empty()  # the draft sent nothing
     finally:
         await conn.close()
+
+
+async def test_the_original_projects_episode_plan_is_accepted_with_its_mapping(
+    client: httpx.AsyncClient,
+) -> None:
+    raw = json.loads((Path(__file__).parents[1] / "data/plans/original_episode.json").read_text())
+    await add_channel("demo")
+    response = await client.post(
+        "/api/v1/tasks", json={"channel_slug": "demo", "title": raw["title"], "plan": raw}
+    )
+    assert response.status_code == 201, response.text
+    task, _ = await _stored(response.json()["data"]["id"])
+    assert task.plan is not None and task.plan_source == "api"
+    assert len(task.plan["scenes"]) == 16 and len(task.plan["assets"]) == 16
+    assert sum(s["duration_s"] for s in task.plan["scenes"]) == 90
+    assert task.plan["imported"]["format"] == "episode"
+    # a typo in the same plan is refused naming the scene, not one of 67 schema errors
+    raw["scenes"][2]["narraton"] = raw["scenes"][2].pop("narration")
+    refused = await client.post(
+        "/api/v1/tasks", json={"channel_slug": "demo", "title": "x", "plan": raw}
+    )
+    error = assert_error(refused, 422, "VALIDATION_ERROR")
+    messages = [e["message"] for e in error["details"]["errors"]]
+    assert len(messages) == 2, messages
+    assert any(m.startswith("plan: scene 3: narraton: Extra inputs") for m in messages), messages
+    assert any(m.startswith("plan: scene 3: narration: Field required") for m in messages)
