@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from app.api.deps import AuthDep, SessionDep, StoreDep
 from app.api.responses import NOT_FOUND_RESPONSE, ok
 from app.core.envelope import Envelope, ErrorEnvelope
-from app.pipeline.user_media import attach_media
+from app.pipeline.control import attach_media
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
