@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from app.core.envelope import Envelope, ErrorEnvelope, Page, Pagination
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorEnvelope, "description": "Missing or wrong bearer token"},
@@ -43,6 +45,22 @@ def ok(data: T) -> Envelope[T]:
 def page(items: Sequence[T], *, next_cursor: str | None, limit: int) -> Envelope[Page[T]]:
     pagination = Pagination(next_cursor=next_cursor, limit=limit)
     return _PAGE_ENVELOPE(data=_PAGE(items=list(items), pagination=pagination))
+
+
+class _Paged(Protocol):
+    @property
+    def items(self) -> Sequence[Any]: ...
+    @property
+    def next_cursor(self) -> str | None: ...
+
+
+def page_of(model: type[M], result: _Paged, *, limit: int) -> Envelope[Page[M]]:
+    """One page of ORM rows as response models: every listing pages its keyset result alike."""
+    return page(
+        [model.model_validate(row) for row in result.items],
+        next_cursor=result.next_cursor,
+        limit=limit,
+    )
 
 
 def error_response(

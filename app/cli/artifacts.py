@@ -25,7 +25,7 @@ def purge(
     from app.artifacts.configured import get_artifact_store
     from app.artifacts.retention import PurgeReport, purge_published, trim_cache
     from app.artifacts.store import ArtifactStoreError
-    from app.cli.common import setup_process
+    from app.cli.common import exit_on, setup_process
 
     setup_process("artifacts-purge")
     settings = get_settings()
@@ -39,11 +39,8 @@ def purge(
         finally:
             await dispose_engine()
 
-    try:
+    with exit_on(ArtifactStoreError):
         report = asyncio.run(run())
-    except ArtifactStoreError as exc:
-        typer.echo(f"❌ {exc}", err=True)
-        raise typer.Exit(1) from None
     verb = "would remove" if dry_run else "removed"
     for key in report.deleted_keys:
         typer.echo(f"  {verb} {key}")

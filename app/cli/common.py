@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import typer
 
 from app.core.config import get_settings
@@ -21,3 +24,14 @@ def setup_process(process: str) -> None:
         typer.echo(format_table(settings_problems(exc)), err=True)
         raise typer.Exit(1) from None
     configure_logging(settings.log_level, settings.log_format, process=process)
+
+
+@contextmanager
+def exit_on(*errors: type[Exception]) -> Iterator[None]:
+    """A failure the command expects (bad config, a refused API call) is one red line and exit 1,
+    never a traceback: every command reports them the same way."""
+    try:
+        yield
+    except errors as exc:
+        typer.echo(f"❌ {exc}", err=True)
+        raise typer.Exit(1) from None

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from app.cli.artifacts import artifacts_cli
-from app.cli.common import setup_process
+from app.cli.common import exit_on, setup_process
 from app.cli.notion import notion_cli
 from app.cli.oauth import oauth_cli
 from app.core.config import get_settings
@@ -108,11 +108,8 @@ def channels_sync(
     from app.channels.config import ChannelConfigError, load_channel_configs
 
     settings = get_settings()
-    try:
+    with exit_on(ChannelConfigError):
         configs = load_channel_configs(directory or settings.channel_configs_dir)
-    except ChannelConfigError as exc:
-        typer.echo(f"❌ {exc}", err=True)
-        raise typer.Exit(1) from None
     report = asyncio.run(_sync(configs))
     typer.echo(f"✅ channels synced: {report}")
 
@@ -145,11 +142,8 @@ def _refuse_on_fatal_problems() -> None:
     """A worker that cannot do the work (no FFmpeg, a missing key) stops here, saying why."""
     from app.ops.preflight import PreflightError, gate_startup
 
-    try:
+    with exit_on(PreflightError):
         asyncio.run(gate_startup(get_settings(), "worker"))
-    except PreflightError as exc:
-        typer.echo(f"❌ {exc}", err=True)
-        raise typer.Exit(1) from None
 
 
 @cli.command()
@@ -191,22 +185,16 @@ def demo(
     from app.ops.demo import DemoError, DemoOptions, run_demo
 
     _prepare_database()
-    try:
+    with exit_on(DemoError):
         run_demo(DemoOptions(topic=topic, plan_file=plan, review=review, workers=workers))
-    except DemoError as exc:
-        typer.echo(f"❌ {exc}", err=True)
-        raise typer.Exit(1) from None
 
 
 def _prepare_database() -> None:
     """Start (or reach) the database, migrate it and sync channels before children start."""
     from app.channels.config import ChannelConfigError, load_channel_configs
 
-    try:
+    with exit_on(ChannelConfigError):
         configs = load_channel_configs(get_settings().channel_configs_dir)
-    except ChannelConfigError as exc:
-        typer.echo(f"❌ {exc}", err=True)
-        raise typer.Exit(1) from None
     asyncio.run(_sync(configs))
 
 

@@ -45,7 +45,7 @@ def setup(
     dry_run: Annotated[bool, typer.Option(help="Only show what would change.")] = False,
 ) -> None:
     """Add the board's columns and Status options to an existing Notion database (idempotent)."""
-    from app.cli.common import setup_process
+    from app.cli.common import exit_on, setup_process
     from app.notion.client import NotionError
     from app.notion.setup import SetupResult, setup_board
 
@@ -73,11 +73,8 @@ def setup(
             await client.aclose()
             await dispose_engine()
 
-    try:
+    with exit_on(NotionError):
         result = asyncio.run(run())
-    except NotionError as exc:
-        typer.echo(f"❌ {exc}", err=True)
-        raise typer.Exit(1) from None
     verb = "would add" if dry_run else "added"
     for column in result.added_columns:
         typer.echo(f"  + {verb} column {column}")

@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import typer
 
+from app.cli.common import exit_on
 from app.core.config import get_settings
 
 if TYPE_CHECKING:
@@ -234,11 +235,9 @@ def youtube(
     else:
         webbrowser.open(url)
     try:
-        code = wait_for_code(results, state=state, timeout_s=timeout)
-        message = asyncio.run(_finish(channel, client, code, redirect_uri, pkce.verifier))
-    except (OAuthFlowError, OAuthError) as exc:
-        typer.echo(f"❌ {exc}", err=True)
-        raise typer.Exit(1) from None
+        with exit_on(OAuthFlowError, OAuthError):
+            code = wait_for_code(results, state=state, timeout_s=timeout)
+            message = asyncio.run(_finish(channel, client, code, redirect_uri, pkce.verifier))
     finally:
         server.shutdown()
         server.server_close()

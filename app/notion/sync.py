@@ -28,6 +28,7 @@ from sqlalchemy import select, update
 
 from app.core.config import Settings
 from app.core.database import get_engine, plain_dsn, session_scope
+from app.core.leader import LeaderLoop
 from app.core.logging import get_logger, register_secret
 from app.core.time import utc_now
 from app.models import Channel, NotionPage, NotionSyncState, WebhookEvent
@@ -263,8 +264,11 @@ class NotionSync:
         await self.apply([read_row(database_id, page, board.schema)], report)
 
 
-class NotionPoller:
+class NotionPoller(LeaderLoop):
     """The leader loop: poll every ``poll_seconds``, push every ``push_seconds``, wake on events."""
+
+    _log = log
+    _event = "notion.leader"
 
     def __init__(
         self,
@@ -275,31 +279,12 @@ class NotionPoller:
         settle_seconds: float = 0.5,
         retry_seconds: float = 2.0,
     ) -> None:
+        super().__init__(retry_seconds=retry_seconds)
         self.sync = sync
         self.poll_seconds = poll_seconds
         self.push_seconds = push_seconds
         self.settle_seconds = settle_seconds
-        self.retry_seconds = retry_seconds
-        self.is_leader = False
         self.cycles = 0
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self._lead()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("notion.leader.connection_lost", error=str(exc))
-            except Exception:
-                log.exception("notion.leader.crashed")
-            self.is_leader = False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.retry_seconds)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

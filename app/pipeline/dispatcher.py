@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.artifacts.retention import schedule_purge_if_due
 from app.core.database import plain_dsn, session_scope
+from app.core.leader import LeaderLoop
 from app.core.logging import get_logger
 from app.core.time import utc_now
 from app.models import Channel, PipelineStep, Task, TaskStatus
@@ -101,34 +102,18 @@ async def dispatch_pending(max_tasks: int = 1000) -> list[uuid.UUID]:
     return dispatched
 
 
-class Dispatcher:
+class Dispatcher(LeaderLoop):
     """The leader loop; ``run()`` until ``stop()``; survives PostgreSQL restarts."""
 
+    _log = log
+    _event = "dispatch"
+
     def __init__(self, *, tick_seconds: float = 5.0, retry_seconds: float = 2.0) -> None:
+        super().__init__(retry_seconds=retry_seconds)
         self.tick_seconds = tick_seconds
-        self.retry_seconds = retry_seconds
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
-        self.is_leader = False
 
     def wake(self) -> None:
         self._wake.set()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self._lead()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("dispatch.connection_lost", error=str(exc))
-            except Exception:
-                log.exception("dispatch.crashed")
-            self.is_leader = False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.retry_seconds)
 
     async def _lead(self) -> None:
         conn: Any = await asyncpg.connect(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from app.api.deps import SessionDep
 from app.api.params import DEFAULT_LIMIT, ChannelRef, Cursor, DateFrom, DateTo, Limit
-from app.api.responses import LISTING_ERRORS, page
+from app.api.responses import LISTING_ERRORS, page_of
 from app.core.envelope import Envelope, Page
 from app.ops.audit_query import list_audit_logs
 from app.ops.schemas import AuditLogResponse
@@ -46,5 +46,4 @@ async def get_audit_logs(
         cursor=cursor,
         limit=limit,
     )
-    items = [AuditLogResponse.model_validate(row) for row in result.items]
-    return page(items, next_cursor=result.next_cursor, limit=limit)
+    return page_of(AuditLogResponse, result, limit=limit)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from app.api.deps import AuthDep, SessionDep
 from app.api.params import DEFAULT_LIMIT, ChannelRef, Cursor, Limit
-from app.api.responses import LISTING_ERRORS, NOT_FOUND_RESPONSE, ok, page
+from app.api.responses import LISTING_ERRORS, NOT_FOUND_RESPONSE, ok, page_of
 from app.core.envelope import Envelope, ErrorEnvelope, Page
 from app.models import TaskStatus
 from app.pipeline import service as task_service
@@ -72,8 +72,7 @@ async def list_tasks(
         cursor=cursor,
         limit=limit,
     )
-    items = [TaskResponse.model_validate(task) for task in result.items]
-    return page(items, next_cursor=result.next_cursor, limit=limit)
+    return page_of(TaskResponse, result, limit=limit)
 
 
 @router.get("/{task_id}", responses=NOT_FOUND_RESPONSE)
