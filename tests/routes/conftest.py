@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -62,3 +63,14 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     assert isinstance(error["message"], str) and error["message"]
     assert isinstance(error["details"], dict)
     return error
+
+
+@pytest_asyncio.fixture
+async def workspace_client(
+    tmp_path: Path, app_db: AsyncEngine
+) -> AsyncIterator[tuple[httpx.AsyncClient, Path]]:
+    """An authenticated client whose artifact store is this test's own workspace."""
+    root = tmp_path / "workspace"
+    root.mkdir()
+    async with make_client(create_app(app_settings(workspace_root=root))) as http:
+        yield http, root

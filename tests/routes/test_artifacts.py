@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import pytest_asyncio
 from PIL import Image
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.main import create_app
 from app.models import ItemStatus, PipelineStep, Task, TaskItem, TaskStatus
 from app.pipeline.items import asset_key, clip_key, final_key, narration_key
-from tests.routes.conftest import app_settings, assert_error, make_client
+from tests.routes.conftest import assert_error
 from tests.routes.factories import add_channel, add_rows, add_task
 
 CLIP = bytes(range(256)) * 40  # 10,240 bytes with a recognisable pattern
 FINAL = b"final-video-" * 100
-
-
-@pytest_asyncio.fixture
-async def workspace_client(
-    tmp_path: Path, app_db: AsyncEngine
-) -> AsyncIterator[tuple[httpx.AsyncClient, Path]]:
-    root = tmp_path / "workspace"
-    root.mkdir()
-    async with make_client(create_app(app_settings(workspace_root=root))) as http:
-        yield http, root
 
 
 def _write(root: Path, key: str, data: bytes) -> Path:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest_asyncio
 from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,16 +17,6 @@ from app.models import AuditLog, PipelineStep, Task, TaskStatus
 from tests.routes.conftest import app_settings, assert_error, make_client
 from tests.routes.factories import add_channel
 from tests.scripts.assembly_helpers import make_clip, make_voice
-
-
-@pytest_asyncio.fixture
-async def media_client(
-    tmp_path: Path, app_db: AsyncEngine
-) -> AsyncIterator[tuple[httpx.AsyncClient, Path]]:
-    root = tmp_path / "workspace"
-    root.mkdir()
-    async with make_client(create_app(app_settings(workspace_root=root))) as http:
-        yield http, root
 
 
 def _plan() -> dict[str, Any]:
@@ -62,9 +50,9 @@ async def _upload(
 
 
 async def test_each_kind_is_stored_and_named_in_the_plan(
-    media_client: tuple[httpx.AsyncClient, Path], tmp_path: Path
+    workspace_client: tuple[httpx.AsyncClient, Path], tmp_path: Path
 ) -> None:
-    client, root = media_client
+    client, root = workspace_client
     task_id = await _draft(client, _plan())
     image = tmp_path / "stair.png"
     Image.new("RGB", (320, 180), (200, 30, 30)).save(image)
@@ -94,9 +82,9 @@ async def test_each_kind_is_stored_and_named_in_the_plan(
 
 
 async def test_wrong_or_broken_files_are_refused_and_change_nothing(
-    media_client: tuple[httpx.AsyncClient, Path], tmp_path: Path
+    workspace_client: tuple[httpx.AsyncClient, Path], tmp_path: Path
 ) -> None:
-    client, root = media_client
+    client, root = workspace_client
     task_id = await _draft(client, _plan())
     fake_png = tmp_path / "stair.png"
     fake_png.write_text("not an image at all")
@@ -130,9 +118,9 @@ async def test_wrong_or_broken_files_are_refused_and_change_nothing(
 
 
 async def test_media_needs_a_plan_and_a_step_not_yet_started(
-    media_client: tuple[httpx.AsyncClient, Path], tmp_path: Path
+    workspace_client: tuple[httpx.AsyncClient, Path], tmp_path: Path
 ) -> None:
-    client, _root = media_client
+    client, _root = workspace_client
     image = tmp_path / "ok.png"
     Image.new("RGB", (32, 18)).save(image)
     no_plan = await _draft(client)
@@ -158,8 +146,8 @@ async def test_media_needs_a_plan_and_a_step_not_yet_started(
     assert "used by the assets step, which has already started" in error["message"]
 
 
-async def test_queue_starts_a_draft_once(media_client: tuple[httpx.AsyncClient, Path]) -> None:
-    client, _root = media_client
+async def test_queue_starts_a_draft_once(workspace_client: tuple[httpx.AsyncClient, Path]) -> None:
+    client, _root = workspace_client
     task_id = await _draft(client, _plan())
     first = await client.post(f"/api/v1/tasks/{task_id}/queue")
     assert first.status_code == 200, first.text
