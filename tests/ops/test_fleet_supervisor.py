@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, MutableMapping
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -183,6 +184,10 @@ def test_backoff_resets_once_the_child_has_stayed_up_a_while(fleets: list[Fleet]
     assert not events(logs, "fleet.child_crash_loop")
 
 
+def _line_starting(text: str, prefix: str) -> str:
+    return next((line for line in text.splitlines() if line.startswith(prefix)), prefix)
+
+
 DRIVER = textwrap.dedent(
     """
     import sys
@@ -208,32 +213,41 @@ DRIVER = textwrap.dedent(
 )
 
 
-def test_sigterm_stops_the_whole_fleet_term_then_kill_after_the_grace() -> None:
-    driver = subprocess.Popen(
-        [sys.executable, "-c", DRIVER, UNUSED_DB],
-        cwd=PROJECT_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def test_sigterm_stops_the_whole_fleet_term_then_kill_after_the_grace(tmp_path: Path) -> None:
+    # The driver writes to files, not pipes: a pipe nobody drains can block the driver before it
+    # is ready, and a timeout then says nothing about why. Files never block and are shown on failure.
+    out_path, err_path = tmp_path / "driver.out", tmp_path / "driver.err"
+    with out_path.open("w") as out_file, err_path.open("w") as err_file:
+        driver = subprocess.Popen(
+            [sys.executable, "-c", DRIVER, UNUSED_DB],
+            cwd=PROJECT_ROOT,
+            stdout=out_file,
+            stderr=err_file,
+            text=True,
+        )
     pids: list[int] = []
+
+    def output() -> str:
+        return f"stdout: {out_path.read_text()!r}\nstderr: {err_path.read_text()!r}"
+
+    def ready() -> bool:
+        assert driver.poll() is None, f"driver exited early ({driver.returncode}): {output()}"
+        lines = set(out_path.read_text().splitlines())
+        return {"polite | ready", "stubborn | ready"} <= lines
+
     try:
-        assert driver.stdout is not None
-        lines: list[str] = []
-        while not ({"polite | ready", "stubborn | ready"} <= set(lines)):
-            line = driver.stdout.readline()
-            assert line, f"driver exited early: {lines}"
-            lines.append(line.strip())
-            if line.startswith("pids "):
-                pids = [int(p) for p in line.split()[1:]]
+        wait_for(ready, "both children to be ready", timeout_s=120)
+        pids = [int(p) for p in _line_starting(out_path.read_text(), "pids ").split()[1:]]
         driver.send_signal(signal.SIGTERM)
-        out, err = driver.communicate(timeout=60)
+        driver.wait(timeout=60)
     finally:
         if driver.poll() is None:
             driver.kill()
+        pids = pids or [int(p) for p in _line_starting(out_path.read_text(), "pids ").split()[1:]]
         for pid in pids:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
+    out, err = out_path.read_text(), err_path.read_text()
 
     assert driver.returncode == 0, err
     assert "stopped-by SIGTERM" in out
