@@ -28,7 +28,7 @@ from app.pipeline.items import (
     segment_key,
     sfx_key,
 )
-from app.planning.plan import ProductionPlan
+from app.planning.plan import ProductionPlan, character_position
 
 
 def _plan_items(task: Task, config: ChannelConfig) -> list[ItemSpec]:
@@ -96,7 +96,14 @@ def _composite_items(task: Task, plan: ProductionPlan, config: ChannelConfig) ->
             inputs = script_inputs(
                 "composite",
                 "create_composite.py",
-                args=["--size", config.frame.size],
+                args=[
+                    "--size",
+                    config.frame.size,
+                    "--position",
+                    character_position(scene.number),
+                    "--scale",
+                    "0.55",
+                ],
                 in_files=[
                     ("--character", asset_key(task, character.name)),
                     ("--environment", asset_key(task, environment.name)),
