@@ -1,45 +1,131 @@
 """Offline procedural images for ``generate_asset.py --provider local``.
 
-The point is a stand-in that is good enough to review a whole pipeline without any paid service:
-a coherent scene chosen from the prompt's keywords (sky, horizon, hills, forest, city, ocean,
-desert, snow, space, day/sunset/night), deterministic per prompt, with the subject as a caption.
-Characters live in ``_procedural_figures``, props in ``_procedural_props``, the scenery below the
-horizon in ``_procedural_scenes``; this module picks the theme, paints the sky and the caption.
+The point is a stand-in good enough to judge a whole video without any paid service: the prompt's
+words pick a place (one of ``KINDS``: sea, lighthouse, harbour, kitchen, jungle, space, ...), a
+time of day, the weather and the things standing in it, and the picture shows exactly those,
+deterministic per prompt. "Night" is a night sky over that place, never a switch to outer space.
+No text is drawn unless ``label`` asks for it (a debugging aid): the video's captions are the only
+words a viewer should see. Characters live in ``_procedural_figures``, loose props in
+``_procedural_props``, places in ``_procedural_scenes``/``_places``/``_rooms``, the objects
+standing in them in ``_procedural_things``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import random
 import re
+from dataclasses import dataclass
 
 import _procedural_figures as figures
+import _procedural_places as places
 import _procedural_props as props
+import _procedural_rooms as rooms
 import _procedural_scenes as scenes
+import _procedural_sky as sky
+import _procedural_things as things
 from _procedural_figures import Colour, has, jitter
 from PIL import Image, ImageDraw, ImageFont
 
-THEMES: list[tuple[str, tuple[str, ...]]] = [
-    ("space", ("space", "galaxy", "planet", "cosmos", "nebula", "orbit", "astronaut", "spaceship")),
-    (
-        "ocean",
-        ("ocean", "sea", "beach", "coast", "lake", "island", "wave", "harbor", "harbour", "shore"),
-    ),
-    ("desert", ("desert", "sand", "dune", "sahara", "cactus", "canyon", "pyramid")),
-    ("city", ("city", "street", "town", "building", "skyline", "urban", "downtown", "skyscraper")),
-    ("snow", ("snow", "winter", "ice", "arctic", "frozen", "glacier", "snowy")),
-    ("forest", ("forest", "tree", "jungle", "wood", "woods", "pine", "grove")),
-    ("mountain", ("mountain", "peak", "alps", "valley", "cliff", "summit")),
-]
-NIGHT_WORDS = ("night", "moon", "midnight", "dark", "star", "starry", "moonlit")
-SUNSET_WORDS = ("sunset", "dusk", "dawn", "sunrise", "evening", "twilight")
-
-SKIES: dict[str, tuple[Colour, Colour]] = {
-    "day": ((68, 128, 208), (186, 218, 240)),
-    "sunset": ((58, 48, 118), (250, 156, 92)),
-    "night": ((6, 10, 32), (38, 48, 96)),
+# Place kinds and the words that call for them; the earliest of these words in the prompt wins,
+# so "a lighthouse on a rocky coast" is a lighthouse and "a harbour with a lighthouse" a harbour.
+KINDS: dict[str, tuple[str, ...]] = {
+    "lighthouse": ("lighthouse", "lighthouses", "beacon"),
+    "harbour": ("harbour", "harbor", "port", "quay", "dock", "docks", "pier", "wharf"),
+    "ship_deck": ("deck", "aboard"),
+    "underwater": ("underwater", "seabed", "reef", "undersea", "seafloor"),
+    "coast": ("coast", "shore", "beach", "cliff", "cliffs", "headland", "bay"),
+    "sea": ("sea", "ocean", "waves", "voyage", "sailing"),
+    "market": ("market", "bazaar", "stalls"),
+    "city": ("city", "street", "skyline", "downtown", "avenue", "metropolis"),
+    "village": ("village", "town", "cottages", "hamlet"),
+    "castle": ("castle", "fortress", "palace", "kingdom"),
+    "kitchen": ("kitchen", "bakery", "oven", "stove"),
+    "classroom": ("classroom", "school", "blackboard", "lesson"),
+    "laboratory": ("laboratory", "lab", "experiment", "experiments"),
+    "library": ("library", "archive", "bookshelves", "books"),
+    "farm": ("farm", "field", "fields", "barn", "harvest", "wheat", "crops"),
+    "river": ("river", "stream", "riverbank"),
+    "savanna": ("savanna", "savannah", "grassland", "plains", "safari"),
+    "jungle": ("jungle", "rainforest", "tropical"),
+    "forest": ("forest", "woods", "woodland", "pines"),
+    "mountain": ("mountain", "mountains", "peak", "summit", "alps", "valley"),
+    "snowfield": ("snowfield", "snow", "arctic", "glacier", "ice", "polar", "tundra"),
+    "desert": ("desert", "dune", "dunes", "sahara", "pyramid", "pyramids", "sand"),
+    "cave": ("cave", "cavern", "underground", "mine", "tunnel"),
+    "space": ("space", "galaxy", "orbit", "nebula", "cosmos"),
+    "sky": ("sky", "clouds", "flight", "flying"),
+    "meadow": ("meadow", "hills", "countryside", "park", "garden"),
 }
+ROOMS = ("kitchen", "classroom", "laboratory", "library", "cave", "underwater")
+# Things drawn standing in the place; the words that ask for each.
+THINGS: dict[str, tuple[str, ...]] = {
+    "lighthouse": ("lighthouse", "lighthouses"),
+    "ship": ("ship", "ships", "galleon"),
+    "boat": ("boat", "boats", "canoe", "fishing"),
+    "house": ("house", "houses", "cottage", "barn", "home"),
+    "castle": ("castle",),
+    "car": ("car", "cars", "traffic", "taxi"),
+    "tree": ("tree", "trees", "oak"),
+    "fire": ("fire", "fires", "campfire", "flame", "flames", "hearth", "coal"),
+    "pot": ("pot", "soup", "stew", "cooking", "recipe"),
+    "planet": ("planet", "planets", "saturn", "jupiter", "mars"),
+    "rocket": ("rocket", "rockets", "launch", "spaceship"),
+}
+ANIMALS = ("elephant", "lion", "giraffe", "bird", "eagle", "parrot", "owl", "seagull", "whale",
+           "dolphin", "shark", "fish", "penguin", "horse", "cow", "deer", "bear", "wolf", "fox",
+           "dog", "cat", "tiger")  # fmt: skip
+FLOATING = ("ship", "boat", "whale", "dolphin", "shark")
+NIGHT_WORDS = ("night", "moon", "midnight", "dark", "starry", "moonlit", "nighttime")
+SUNSET_WORDS = ("sunset", "dusk", "dawn", "sunrise", "evening", "twilight")
+WEATHER: dict[str, tuple[str, ...]] = {
+    "storm": ("storm", "stormy", "thunder", "lightning", "gale"),
+    "rain": ("rain", "rainy", "drizzle", "raining"),
+    "fog": ("fog", "foggy", "mist", "misty", "haze"),
+    "snow": ("snowing", "snowfall", "blizzard", "snowflakes"),
+}
+SIDES = {"left": 0.28, "right": 0.72, "centre": 0.5}
+
+
+@dataclass(frozen=True)
+class SceneSpec:
+    """What a prompt asks for; reported in the script's result so tests can check the picture."""
+
+    kind: str
+    time: str
+    weather: str
+    things: tuple[str, ...]
+    side: str
+
+
+def _positions(text: str, words: tuple[str, ...]) -> list[int]:
+    return [m.start() for w in words for m in re.finditer(rf"\b{w}\b", text)]
+
+
+def describe(prompt: str) -> SceneSpec:
+    """Read the place, time, weather, things and the subject's side from the prompt's words."""
+    text = " ".join(prompt.lower().split())
+    words = keywords(prompt)
+    found = [(min(p), kind) for kind, keys in KINDS.items() if (p := _positions(text, keys))]
+    kind = min(found)[1] if found else "meadow"
+    time = "night" if kind == "space" or has(words, *NIGHT_WORDS) else "day"
+    if time == "day" and has(words, *SUNSET_WORDS):
+        time = "sunset"
+    weather = next((name for name, keys in WEATHER.items() if has(words, *keys)), "clear")
+    if kind in ROOMS and kind != "cave":
+        weather = "clear"
+    named = [(min(p), thing) for thing, keys in THINGS.items() if (p := _positions(text, keys))]
+    named += [(min(p), a) for a in ANIMALS if (p := _positions(text, (a, a + "s")))]
+    listed = [thing for _, thing in sorted(named)]
+    if kind == "lighthouse" and "lighthouse" not in listed:
+        listed.insert(0, "lighthouse")
+    if kind == "space" and not listed:
+        listed.append("planet")
+    side = "centre"
+    for name, pattern in (("left", r"\bleft\b"), ("right", r"\bright\b")):
+        if re.search(pattern, text):
+            side = name
+    return SceneSpec(kind, time, weather, tuple(dict.fromkeys(listed))[:4], side)
 
 
 def rng_for(prompt: str, kind: str, size: tuple[int, int]) -> random.Random:
@@ -53,8 +139,11 @@ def keywords(prompt: str) -> set[str]:
     return words | {w[:-1] for w in words if w.endswith("s") and len(w) > 3}
 
 
-def render(prompt: str, kind: str, size: tuple[int, int]) -> Image.Image:
-    """Draw the asset: RGB for an environment, RGBA on a transparent canvas otherwise."""
+def render(prompt: str, kind: str, size: tuple[int, int], *, label: bool = False) -> Image.Image:
+    """Draw the asset: RGB for an environment, RGBA on a transparent canvas otherwise.
+
+    ``label`` burns the prompt in (for looking at assets alone); a video never wants it.
+    """
     rng = rng_for(prompt, kind, size)
     words = keywords(prompt)
     if kind == "character":
@@ -62,8 +151,9 @@ def render(prompt: str, kind: str, size: tuple[int, int]) -> Image.Image:
     elif kind == "prop":
         img = props.prop(rng, words, size)
     else:
-        img = environment(rng, words, size)
-    caption(img, prompt, on_scene=kind == "environment")
+        img = environment(rng, describe(prompt), size)
+    if label:
+        caption(img, prompt, on_scene=kind == "environment")
     return img
 
 
@@ -119,99 +209,141 @@ def caption(img: Image.Image, prompt: str, *, on_scene: bool) -> None:
 
 # ---------------------------------------------------------------- environments
 
+SKIES: dict[str, tuple[Colour, Colour]] = {
+    "day": ((68, 128, 208), (186, 218, 240)),
+    "sunset": ((58, 48, 118), (250, 156, 92)),
+    "night": ((6, 10, 32), (38, 48, 96)),
+}
+STORM_SKIES: dict[str, tuple[Colour, Colour]] = {
+    "day": ((70, 78, 92), (136, 144, 156)),
+    "sunset": ((60, 50, 70), (150, 110, 100)),
+    "night": ((8, 10, 20), (30, 34, 50)),
+}
 
-def environment(rng: random.Random, words: set[str], size: tuple[int, int]) -> Image.Image:
+
+def environment(rng: random.Random, spec: SceneSpec, size: tuple[int, int]) -> Image.Image:
+    """Sky (outdoors), the place, the things standing in it, then the weather over all."""
     w, h = size
-    theme = next((name for name, keys in THEMES if has(words, *keys)), "meadow")
-    time = "night" if theme == "space" or has(words, *NIGHT_WORDS) else "day"
-    if time == "day" and has(words, *SUNSET_WORDS):
-        time = "sunset"
-    top, bottom = (jitter(rng, c, 10) for c in SKIES[time])
-    if theme == "space":
+    u = min(w, h) / 1000
+    subject_x = SIDES[spec.side] * w
+    night = spec.time == "night"
+    cloudy = spec.weather in ("storm", "rain", "fog")
+    top, bottom = (jitter(rng, c, 10) for c in (STORM_SKIES if cloudy else SKIES)[spec.time])
+    if spec.kind == "space":
         top, bottom = (2, 2, 12), jitter(rng, (24, 14, 52), 10)
-    horizon = round(h * rng.uniform(0.56, 0.64))
+    horizon = round(h * {"sky": 0.88, "ship_deck": 0.55}.get(spec.kind, rng.uniform(0.56, 0.62)))
     img = scenes.gradient(size, top, bottom, horizon)
     draw = ImageDraw.Draw(img)
-    u = min(w, h) / 1000
-
-    if time == "night":
-        stars(draw, rng, w, horizon, count=int(w * h / (3500 if theme == "space" else 9000)), u=u)
-    if theme == "space":
-        scenes.space(img, rng, w, h, u)
-        return img
-    sky_body(img, rng, time, w, horizon, u)
-    if time != "night":
-        for _ in range(rng.randint(2, 4)):
-            cloud(img, rng, rng.uniform(0.05, 0.95) * w, rng.uniform(0.1, 0.4) * horizon, u, time)
-
+    if spec.kind not in ROOMS:
+        if night and spec.weather != "storm":
+            count = int(w * h / (3500 if spec.kind == "space" else 7000))
+            sky.stars(draw, rng, w, horizon, count=count, u=u)
+        if spec.kind != "space" and not cloudy:
+            body_x = rng.choice((0.2, 0.8)) * w if spec.side == "centre" else w - subject_x
+            sky.sky_body(img, rng, spec.time, body_x, horizon, u)
+        if spec.kind != "space" and (not night or cloudy):
+            for _ in range(rng.randint(2, 4) + (4 if cloudy else 0)):
+                x, y = rng.uniform(0.05, 0.95) * w, rng.uniform(0.08, 0.45) * horizon
+                sky.cloud(img, rng, x, y, u, spec.time if not cloudy else "storm")
     ground = scenes.Ground(draw, rng, w, h, horizon, u, haze=bottom)
-    if theme == "ocean":
-        scenes.ocean(img, rng, words, time, horizon, u)
-    elif theme == "city":
-        scenes.city(ground, time)
-    elif theme == "desert":
-        scenes.desert(ground)
-    else:
-        scenes.land(ground, theme, time)
-    if theme == "snow":
-        for _ in range(int(w * h / 6000)):
-            x, y, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(1.5, 4) * u
-            draw.ellipse((x - r, y - r, x + r, y + r), fill=(245, 248, 255))
+    stage = paint_place(img, ground, spec, subject_x)
+    place_things(img, rng, spec, stage, subject_x, horizon)
+    if spec.weather != "clear":
+        sky.weather(img, rng, spec.weather, u)
+    if spec.kind == "snowfield" and spec.weather == "clear":
+        sky.weather(img, rng, "snow", u)
     return img
 
 
-def stars(
-    draw: ImageDraw.ImageDraw, rng: random.Random, w: int, below: int, count: int, u: float
-) -> None:
-    for _ in range(count):
-        x, y = rng.uniform(0, w), rng.uniform(0, below * 0.95)
-        r = rng.choice((0.8, 1.0, 1.3, 2.0)) * max(1.0, u * 1.6)
-        b = rng.randint(170, 255)
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=(b, b, min(255, b + 20)))
-
-
-def glow_disc(
-    img: Image.Image, cx: float, cy: float, r: float, colour: Colour, glow: float
-) -> None:
-    layer = Image.new("RGBA", img.size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(layer)
-    steps = 12
-    for i in range(steps, 0, -1):
-        rr = r * (1 + glow * i / steps)
-        alpha = round(60 * (1 - i / (steps + 1)) ** 2)
-        draw.ellipse((cx - rr, cy - rr, cx + rr, cy + rr), fill=(*colour, alpha))
-    draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(*colour, 255))
-    img.paste(layer, (0, 0), layer)
-
-
-def sky_body(
-    img: Image.Image, rng: random.Random, time: str, w: int, horizon: int, u: float
-) -> None:
-    """Sun by day, a low orange sun at sunset, a cratered moon at night."""
-    cx = rng.uniform(0.15, 0.85) * w
-    if time == "sunset":
-        cy, r, colour = horizon * rng.uniform(0.72, 0.86), rng.uniform(70, 95) * u, (255, 176, 96)
-    elif time == "night":
-        cy, r, colour = horizon * rng.uniform(0.18, 0.35), rng.uniform(40, 60) * u, (236, 234, 214)
+def paint_place(
+    img: Image.Image, g: scenes.Ground, spec: SceneSpec, subject_x: float
+) -> places.Stage:
+    kind, time = spec.kind, spec.time
+    if kind in ("lighthouse", "coast"):
+        return places.coast(img, g, time, subject_x)
+    simple = {
+        "sea": places.sea, "harbour": places.harbour, "ship_deck": places.deck,
+        "market": places.market, "village": places.village, "farm": places.farm,
+        "river": places.river, "savanna": places.savanna, "jungle": places.jungle,
+        "sky": places.open_sky, "underwater": rooms.underwater,
+    }  # fmt: skip
+    if kind in simple:
+        return simple[kind](img, g, time)
+    sided = {
+        "castle": places.castle, "kitchen": rooms.kitchen, "classroom": rooms.classroom,
+        "laboratory": rooms.laboratory, "library": rooms.library, "cave": rooms.cave,
+    }  # fmt: skip
+    if kind in sided:
+        return sided[kind](img, g, time, subject_x)
+    if kind == "space":
+        scenes.space(img, g.rng, g.w, g.h, g.u, subject_x)
+        return places.Stage(land=lambda x: g.h * 0.8)
+    if kind == "city":
+        scenes.city(g, time)
+        road = g.horizon + 0.3 * (g.h - g.horizon)
+        return places.Stage(land=lambda x: road + 0.2 * (g.h - road))
+    if kind == "desert":
+        scenes.desert(g)
     else:
-        cy, r, colour = horizon * rng.uniform(0.15, 0.32), rng.uniform(45, 65) * u, (255, 244, 190)
-    glow_disc(img, cx, cy, r, colour, 1.4 if time != "night" else 0.8)
-    if time == "night":
-        draw = ImageDraw.Draw(img)
-        for _ in range(4):
-            a, d, cr = rng.uniform(0, 6.28), rng.uniform(0, 0.6) * r, rng.uniform(0.1, 0.22) * r
-            x, y = cx + d * math.cos(a), cy + d * math.sin(a)
-            draw.ellipse((x - cr, y - cr, x + cr, y + cr), fill=(206, 204, 188))
+        scenes.land(g, {"snowfield": "snow"}.get(kind, kind), time)
+    return places.Stage(land=lambda x: g.horizon + 0.3 * (g.h - g.horizon))
 
 
-def cloud(img: Image.Image, rng: random.Random, cx: float, cy: float, u: float, time: str) -> None:
-    layer = Image.new("RGBA", img.size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(layer)
-    colour = (255, 255, 255) if time == "day" else (255, 214, 190)
-    span = rng.uniform(160, 260) * u
-    for _ in range(rng.randint(4, 6)):
-        x = cx + rng.uniform(-0.5, 0.5) * span
-        rw, rh = rng.uniform(0.25, 0.4) * span, rng.uniform(0.14, 0.22) * span
-        y = cy + rng.uniform(-0.3, 0.2) * rh
-        draw.ellipse((x - rw, y - rh, x + rw, y + rh), fill=(*colour, 215))
-    img.paste(layer, (0, 0), layer)
+def place_things(
+    img: Image.Image,
+    rng: random.Random,
+    spec: SceneSpec,
+    stage: places.Stage,
+    subject_x: float,
+    horizon: float,
+) -> None:
+    """The first thing stands at the subject's side, the others spread away from it."""
+    w = img.width
+    u = min(img.size) / 1000
+    night = spec.time == "night"
+    others = [0.12, 0.88, 0.5, 0.3, 0.7]
+    others.sort(key=lambda f: -abs(f * w - subject_x))
+    for index, name in enumerate(spec.things):
+        if name == "planet" and spec.kind == "space":
+            continue  # the space painter already drew it at the subject
+        x = subject_x if index == 0 else others[index - 1] * w
+        near = index == 0
+        s = u * (1.0 if near else 0.6)
+        floating = name in FLOATING and stage.water is not None
+        y = stage.water if floating and stage.water is not None else stage.land(x)
+        if not near and (floating or spec.kind == "sea"):
+            y -= 0.5 * (y - horizon)  # farther out: nearer the horizon
+        if name == "lighthouse" and spec.kind not in ("lighthouse", "coast"):
+            rock = (70, 66, 64) if night else (120, 112, 104)
+            ImageDraw.Draw(img).ellipse((x - 90 * s, y - 30 * s, x + 90 * s, y + 30 * s), fill=rock)
+        if name == "lighthouse":
+            fit = min(s * 1.1, 0.8 * y / 540)  # the lantern stays inside the frame
+            things.lighthouse(img, x, y, fit, night, fire="fire" in spec.things)
+        elif name == "ship":
+            things.ship(img, x, y, s, night, rng)
+        elif name == "boat":
+            things.boat(img, x, y, s, night, rng)
+        elif name == "house":
+            things.house(img, x, y, s * 1.4, night, rng)
+        elif name == "castle":
+            things.castle(img, x, y, s, night)
+        elif name == "car":
+            things.car(img, x, y, s * 1.2, night, rng)
+        elif name == "tree":
+            things.tree(img, x, y, s * 1.4, night, rng)
+        elif name == "fire":
+            if "lighthouse" not in spec.things:
+                things.fire(img, x, y, s)
+        elif name == "pot":
+            things.pot(img, x, y, s * 1.3, night)
+        elif name == "planet":
+            things.planet(img, x, img.height * 0.25, s * 0.7, rng)
+        elif name == "rocket":
+            things.rocket(img, x, y, s * 1.2)
+        elif name in ("bird", "eagle", "parrot", "owl", "seagull"):
+            for k in range(3):
+                things.animal(
+                    img, x + k * 60 * u, img.height * (0.2 + 0.04 * k), s, "bird", night, False
+                )
+        else:
+            things.animal(img, x, y, s * 1.2, name, night, x > w / 2)

@@ -276,8 +276,8 @@ def ocean(
         fill_below(draw, sand, h, (226, 196, 140))
 
 
-def space(img: Image.Image, rng: random.Random, w: int, h: int, u: float) -> None:
-    """Nebula clouds, a ringed planet and a small moon over the starfield."""
+def space(img: Image.Image, rng: random.Random, w: int, h: int, u: float, cx: float) -> None:
+    """Nebula clouds, a ringed planet centred on ``cx`` and a small moon over the starfield."""
     small = Image.new("RGBA", (max(1, w // 8), max(1, h // 8)), (0, 0, 0, 0))
     draw = ImageDraw.Draw(small)
     for _ in range(rng.randint(3, 5)):
@@ -290,7 +290,7 @@ def space(img: Image.Image, rng: random.Random, w: int, h: int, u: float) -> Non
     )
     img.paste(nebula, (0, 0), nebula)
     draw = ImageDraw.Draw(img)
-    cx, cy, r = rng.uniform(0.25, 0.75) * w, rng.uniform(0.35, 0.65) * h, rng.uniform(150, 230) * u
+    cy, r = rng.uniform(0.4, 0.6) * h, rng.uniform(150, 200) * u
     body = jitter(rng, rng.choice([(206, 140, 86), (96, 150, 210), (180, 90, 80)]), 14)
     ring = (230, 214, 180)
     draw.ellipse(
@@ -315,5 +315,5 @@ def space(img: Image.Image, rng: random.Random, w: int, h: int, u: float) -> Non
         fill=ring,
         width=max(2, round(10 * u)),
     )
-    mx, my, mr = cx + rng.choice((-1, 1)) * 2.6 * r, cy - 0.9 * r, 0.22 * r
+    mx, my, mr = w - cx, cy - 0.9 * r, 0.22 * r
     draw.ellipse((mx - mr, my - mr, mx + mr, my + mr), fill=(200, 200, 210))

@@ -102,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="WxH",
         help="local only: pixel size (default from --aspect-ratio: 1920x1080, 1080x1920, 1024x1024)",
     )
+    p.add_argument(
+        "--label",
+        action="store_true",
+        help="local only: burn the prompt into the picture (debugging; never in a video)",
+    )
     return p
 
 
@@ -269,8 +274,13 @@ def run_local(args: argparse.Namespace) -> None:
 
     size = args.size or ASPECT_SIZES[args.aspect_ratio]
     kind = args.kind or "environment"
-    img = _procedural.render(args.prompt, kind, size)
+    img = _procedural.render(args.prompt, kind, size, label=args.label)
     _images.save_png(img, args.output)
+    scene: dict[str, object] = {}
+    if kind == "environment":
+        spec = _procedural.describe(args.prompt)
+        scene = {"scene_kind": spec.kind, "time": spec.time, "weather": spec.weather,
+                 "things": list(spec.things), "subject_side": spec.side}  # fmt: skip
     _common.emit_result(
         outputs={"image": str(args.output)},
         provider="local",
@@ -279,6 +289,7 @@ def run_local(args: argparse.Namespace) -> None:
         width=img.width,
         height=img.height,
         kind=kind,
+        **scene,
     )
 
 

@@ -49,6 +49,9 @@ MOTION_PATTERNS = {
     "pan_right": re.compile(r"\bpan(?:s|ned|ning)?[\s-]+(?:to[\s-]+the[\s-]+)?right\b"),
 }
 MOTIONS = tuple(MOTION_PATTERNS)
+# Where a zoom aims: "push in toward the lighthouse on the right" keeps the right-hand subject in
+# frame (0 = left edge of the travel, 1 = right edge); no side word zooms on the centre.
+FOCUS_PATTERN = re.compile(r"\b(?:toward|towards|on|from|at)\b[^.,;]*?\b(left|right)\b")
 
 
 def _number(value: str, *, low: float, high: float = float("inf"), low_open: bool = False) -> float:
@@ -172,7 +175,12 @@ def choose_motion(prompt: str) -> str:
     return MOTIONS[digest[0] % len(MOTIONS)]
 
 
-def zoompan_filter(motion: str, frames: int, size: tuple[int, int]) -> str:
+def choose_focus(prompt: str) -> float:
+    match = FOCUS_PATTERN.search(prompt.lower())
+    return {"left": 0.0, "right": 1.0}[match.group(1)] if match else 0.5
+
+
+def zoompan_filter(motion: str, frames: int, size: tuple[int, int], focus: float = 0.5) -> str:
     """The filter chain: cover-crop to the output shape, upscale, then an eased zoompan move.
 
     zoompan crops at whole pixels and, in 4:2:0, at even ones; it takes no RGB. Feeding it 4:4:4 at
@@ -182,7 +190,7 @@ def zoompan_filter(motion: str, frames: int, size: tuple[int, int]) -> str:
     k = max(1.0, min(2.0, KENBURNS_WORK_LONG_SIDE / max(w, h)))
     uw, uh = _even(w * k), _even(h * k)
     progress = f"(0.5-0.5*cos(PI*on/{max(frames - 1, 1)}))"  # ease in and out, 0 -> 1
-    centre_x, centre_y = "(iw-iw/zoom)/2", "(ih-ih/zoom)/2"
+    centre_x, centre_y = f"(iw-iw/zoom)*{focus:g}", "(ih-ih/zoom)/2"
     z, x, y = {
         "zoom_in": (f"1+{KENBURNS_ZOOM}*{progress}", centre_x, centre_y),
         "zoom_out": (f"1+{KENBURNS_ZOOM}*(1-{progress})", centre_x, centre_y),
@@ -207,14 +215,15 @@ def kenburns(args: argparse.Namespace, work: Path, dest: Path) -> dict[str, Any]
     _common.run_ffmpeg(
         [
             "-i", str(source),
-            "-vf", zoompan_filter(motion, frames, size),
+            "-vf", zoompan_filter(motion, frames, size, choose_focus(args.prompt)),
             "-frames:v", str(frames),
             *_common.DELIVERY_VCODEC_ARGS, *ENCODE_ARGS, *BT709_TAGS, "-color_range", "tv",
             str(dest),
         ],
         what="rendering the Ken Burns clip",
     )  # fmt: skip
-    return {"provider": "kenburns", "model": "ffmpeg-zoompan", "motion": motion}
+    focus = choose_focus(args.prompt)
+    return {"provider": "kenburns", "model": "ffmpeg-zoompan", "motion": motion, "focus": focus}
 
 
 # ---------------------------------------------------------------- kling

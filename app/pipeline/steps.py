@@ -29,7 +29,7 @@ from app.pipeline.items import (
     sfx_key,
     user_copy_spec,
 )
-from app.planning.plan import PlanScene, ProductionPlan
+from app.planning.plan import PlanScene, ProductionPlan, character_position
 
 
 def _plan_items(task: Task, config: ChannelConfig) -> list[ItemSpec]:
@@ -97,7 +97,14 @@ def _composite_items(task: Task, plan: ProductionPlan, config: ChannelConfig) ->
             inputs = script_inputs(
                 "composite",
                 "create_composite.py",
-                args=["--size", config.frame.size],
+                args=[
+                    "--size",
+                    config.frame.size,
+                    "--position",
+                    character_position(scene.number),
+                    "--scale",
+                    "0.55",
+                ],
                 in_files=[
                     ("--character", asset_key(task, character.name)),
                     ("--environment", asset_key(task, environment.name)),

@@ -352,6 +352,16 @@ def _layout_problems(scene: PlanScene, kinds: dict[str, AssetKind]) -> list[str]
     return []
 
 
+def character_position(number: int) -> Literal["left", "right"]:
+    """Where a composite scene's character stands: left in odd scenes, right in even ones.
+
+    One rule shared by the composite step (which places the figure) and the template planner
+    (which puts the scene's subject on the other side), so the figure never hides the subject and
+    the same character changes place from scene to scene.
+    """
+    return "left" if number % 2 else "right"
+
+
 def parse_plan(data: object) -> ProductionPlan:
     """Validate a plan from a dict or JSON text; raise ``PlanValidationError`` with readable messages."""
     if isinstance(data, str | bytes):
@@ -376,6 +386,7 @@ __all__ = [
     "ProductionPlan",
     "SceneLayout",
     "SceneMedia",
+    "character_position",
     "find_stage_direction",
     "parse_plan",
 ]

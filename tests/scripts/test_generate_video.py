@@ -360,3 +360,25 @@ def test_missing_or_corrupt_image_fails_before_any_call(
     run = video(tmp_path / "x.mp4", image, *args, **fakes.env)
     assert_failed(run, 1, "not found" if problem == "missing" else "not a readable image")
     assert fakes.catbox.uploads == [] and fakes.kie.create_calls == 0
+
+
+@pytest.mark.parametrize(("side", "kept"), [("right", True), ("left", False)])
+def test_kenburns_zoom_aims_at_the_side_the_prompt_names(
+    tmp_path: Path, side: str, kept: bool
+) -> None:
+    """A marker at 96% of the width survives a push in toward the right, not toward the left."""
+    from PIL import Image, ImageDraw
+
+    image = tmp_path / "still.png"
+    still = Image.new("RGB", (640, 360), (20, 40, 120))
+    ImageDraw.Draw(still).rectangle((606, 150, 624, 210), fill=(255, 255, 255))
+    still.save(image)
+    out = tmp_path / "clip.mp4"
+    run = run_script(
+        "generate_video.py", "--image", str(image), "--output", str(out),
+        "--provider", "kenburns", "--duration", "1", "--size", "320x180",
+        "--prompt", f"slow push in toward the lighthouse on the {side}",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    last = gray_frames(out)[-1]
+    assert bool(last.max() > 200) is kept

@@ -1,8 +1,10 @@
-"""The offline planner: deterministic, valid, shaped by the brief."""
+"""The offline planner: deterministic, valid, shaped by the brief, one picture per sentence."""
 
 from __future__ import annotations
 
+from app.ops.demo import SAMPLE_DIRECTION, SAMPLE_TOPIC
 from app.planning.plan import parse_plan
+from app.planning.template_places import PLACES
 from app.planning.template_planner import MAX_SCENES, MIN_SCENES, plan_from_brief
 
 BRIEF = {
@@ -10,6 +12,12 @@ BRIEF = {
     "topic": "how sailors crossed the ocean",
     "story_direction": "A ship leaves the harbor. The sea turns rough. The crew holds on.",
 }
+
+
+def _environments(plan: dict[str, object]) -> dict[str, str]:
+    assets = plan["assets"]
+    assert isinstance(assets, list)
+    return {a["name"]: a["prompt"] for a in assets if a["kind"] == "environment"}
 
 
 def test_same_brief_same_plan_and_it_validates() -> None:
@@ -26,9 +34,46 @@ def test_story_direction_becomes_the_narration_in_order() -> None:
     assert scenes[2]["narration"] == "The crew holds on."
 
 
-def test_settings_follow_the_briefs_words() -> None:
-    names = [a["name"] for a in plan_from_brief(**BRIEF)["assets"] if a["kind"] == "environment"]
-    assert names[0] == "ocean-scene"
+def test_each_sentence_gets_the_place_it_names() -> None:
+    scenes = plan_from_brief(**BRIEF)["scenes"]
+    first = [name for name in scenes[0]["images"] if name != "sailor"]
+    assert first[0].startswith("harbour-")  # "A ship leaves the harbor."
+    assert scenes[1]["images"][0].startswith("sea-")  # "The sea turns rough."
+
+
+def test_the_demo_topic_shows_a_lighthouse_the_sea_at_night_and_a_ship() -> None:
+    plan = plan_from_brief(title=SAMPLE_TOPIC, topic=SAMPLE_TOPIC, story_direction=SAMPLE_DIRECTION)
+    prompts = _environments(plan)
+    assert any(p.startswith("a lighthouse") for p in prompts.values())
+    assert any(p.startswith("the open sea") and "at night" in p for p in prompts.values())
+    assert any("sailing ship" in p for p in prompts.values())
+    assert not any("space" in p for p in prompts.values())  # night is a night sky, not space
+
+
+def test_a_character_only_where_a_sentence_names_a_person() -> None:
+    plan = plan_from_brief(title=SAMPLE_TOPIC, topic=SAMPLE_TOPIC, story_direction=SAMPLE_DIRECTION)
+    composites = [s for s in plan["scenes"] if s["layout"] == "composite"]
+    assert [s["number"] for s in composites] == [4]  # "... a keeper stayed awake ..."
+    assert "keeper" in composites[0]["narration"]
+
+
+def test_topics_get_places_of_their_own_kind() -> None:
+    expected = {
+        "How to bake sourdough bread": {"kitchen", "farm", "market"},
+        "Why Saturn has rings": {"space", "sky", "laboratory"},
+        "The fall of the Roman Empire": {"castle", "village", "library", "city"},
+        "How elephants remember": {"savanna", "river", "jungle"},
+        "A night in Tokyo": {"city", "market", "harbour"},
+    }
+    for topic, kinds in expected.items():
+        names = _environments(plan_from_brief(title=topic, topic=topic, story_direction=None))
+        got = {name.rsplit("-", 1)[0] for name in names}
+        assert got <= kinds, (topic, got)
+        assert len(got) >= 2, (topic, got)
+
+
+def test_the_library_has_at_least_twenty_places() -> None:
+    assert len(PLACES) >= 20
 
 
 def test_scene_count_is_bounded() -> None:
@@ -42,6 +87,7 @@ def test_scene_count_is_bounded() -> None:
 
 
 def test_a_different_brief_gives_a_different_plan() -> None:
-    other = plan_from_brief(**{**BRIEF, "topic": "rockets to the moon", "story_direction": None})
+    rockets = {"title": "Rockets to the moon", "topic": "rockets to the moon"}
+    other = plan_from_brief(**{**BRIEF, **rockets, "story_direction": None})
     assert other != plan_from_brief(**BRIEF)
-    assert next(a["name"] for a in other["assets"] if a["kind"] == "environment") == "space-scene"
+    assert next(iter(_environments(other))).startswith("space-")
