@@ -29,6 +29,7 @@ METRICS = (
     "subscribersGained",
 )
 RECONNECT_HINT = "reconnect to see watch time"
+ANALYTICS_FLAG = "analytics_missing"  # in the YouTube credential's meta, until a new consent
 
 
 class AnalyticsScopeMissingError(YouTubeError):

@@ -38,6 +38,7 @@ from app.core.database import session_scope
 from app.core.logging import get_logger
 from app.models import Channel, ChannelCredential, Task, TaskStatus, VideoStat
 from app.youtube.analytics import (
+    ANALYTICS_FLAG,
     ANALYTICS_SCOPE,
     RECONNECT_HINT,
     AnalyticsScopeMissingError,
@@ -55,7 +56,6 @@ log = get_logger("youtube_stats")
 MARKS_HOURS: tuple[int, ...] = (1, *range(24, 90 * 24 + 1, 24))
 HORIZON = timedelta(hours=MARKS_HOURS[-1] + 24)
 BATCH = 50
-ANALYTICS_FLAG = "analytics_missing"  # in the YouTube credential's meta, until a new consent
 
 
 def due_mark(published_at: datetime, now: datetime, last_mark: int | None) -> int | None:
