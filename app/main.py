@@ -19,6 +19,7 @@ from app.api.routes import (
     channels,
     health,
     metrics,
+    performance,
     reviews,
     task_actions,
     task_media,
@@ -97,6 +98,7 @@ def _api_router() -> APIRouter:
     api.include_router(youtube_quota.router)
     api.include_router(artifacts.router)
     api.include_router(video_costs.router)
+    api.include_router(performance.router)
     api.include_router(audit_logs.router)
     return api
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -356,6 +357,36 @@ class YouTubeQuotaUsage(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), default=utc_now, onupdate=utc_now
     )
+
+
+class VideoStat(Base):
+    """One statistics fetch of a published video: the history the Performance page draws.
+
+    ``mark_hours`` is the schedule mark the fetch answers (1, 24, 48 ... 2160 hours after
+    publication); unique per task, so two leaders racing cannot record one mark twice. ``views``
+    is NULL when the video was gone from YouTube (deleted): the schedule still moves on. The
+    analytics figures stay NULL without the ``yt-analytics.readonly`` scope or before they exist.
+    """
+
+    __tablename__ = "video_stats"
+    __table_args__ = (
+        UniqueConstraint("task_id", "mark_hours"),
+        Index("ix_video_stats_channel_id_fetched_at", "channel_id", "fetched_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    channel_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    youtube_video_id: Mapped[str] = mapped_column(String(32))
+    mark_hours: Mapped[int] = mapped_column(Integer)
+    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    views: Mapped[int | None] = mapped_column(BigInteger)
+    likes: Mapped[int | None] = mapped_column(BigInteger)
+    comments: Mapped[int | None] = mapped_column(BigInteger)
+    average_view_duration_s: Mapped[float | None] = mapped_column(Float)
+    average_view_percentage: Mapped[float | None] = mapped_column(Float)
+    estimated_minutes_watched: Mapped[float | None] = mapped_column(Float)
+    subscribers_gained: Mapped[int | None] = mapped_column(Integer)
 
 
 class NotionSyncState(Base):

@@ -28,6 +28,7 @@ from app.models import Base
 OUR_TABLES = set(Base.metadata.tables)
 NOTION_SYNC_TABLES = {"notion_pages", "notion_rate_limits"}  # added by revision 0003
 ALERT_TABLES = {"alert_deliveries"}  # added by revision 0004
+STATS_TABLES = {"video_stats"}  # added by revision 0007
 PGQUEUER_TABLES = {"pgqueuer", "pgqueuer_log", "pgqueuer_statistics", "pgqueuer_schedules"}
 OUR_ENUMS = {"task_status", "pipeline_step", "step_status", "item_status", "review_decision"}
 
@@ -96,7 +97,7 @@ class TestUpAndDown:
         await migrations.downgrade_to("0001", empty_db_url)
 
         schema = await _schema(empty_db_url)
-        assert schema["tables"] == OUR_TABLES - NOTION_SYNC_TABLES - ALERT_TABLES | {
+        assert schema["tables"] == OUR_TABLES - NOTION_SYNC_TABLES - ALERT_TABLES - STATS_TABLES | {
             "alembic_version"
         }
         assert schema["enums"] == OUR_ENUMS
@@ -148,7 +149,15 @@ class TestScripts:
     def test_every_revision_has_a_downgrade_and_a_matching_file_name(self) -> None:
         script = ScriptDirectory.from_config(migrations.alembic_config())
         revisions = list(script.walk_revisions())
-        assert {r.revision for r in revisions} == {"0001", "0002", "0003", "0004", "0005", "0006"}
+        assert {r.revision for r in revisions} == {
+            "0001",
+            "0002",
+            "0003",
+            "0004",
+            "0005",
+            "0006",
+            "0007",
+        }
         for rev in revisions:
             assert callable(getattr(rev.module, "downgrade", None)), rev.revision
             assert rev.path is not None

@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     elevenlabs_base_url: str = "https://api.elevenlabs.io"
     youtube_base_url: str = "https://www.googleapis.com/youtube/v3"
     youtube_upload_base_url: str = "https://www.googleapis.com/upload/youtube/v3"
+    youtube_analytics_base_url: str = "https://youtubeanalytics.googleapis.com/v2"
     google_token_url: str = "https://oauth2.googleapis.com/token"
     google_auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
 
@@ -81,6 +82,11 @@ class Settings(BaseSettings):
     youtube_reauth_park_s: float = Field(default=3600.0, gt=0)
     youtube_quota_daily_limit: int = Field(default=10_000, ge=1)
     youtube_quota_costs: dict[str, int] = Field(default_factory=dict)
+    # The statistics collector (app/youtube/stats.py): how often the leader looks for due
+    # fetches, and the units of each project's day it leaves to uploads (two uploads with
+    # thumbnails by default), so statistics never crowd an upload out.
+    youtube_stats_interval_s: float = Field(default=600.0, gt=0)
+    youtube_upload_reserved_units: int = Field(default=3300, ge=0)
 
     # Artifact store (issue 9): "local" is the workspace (one machine, `vidgen up`); "s3" is any
     # S3-compatible bucket (R2, AWS S3, MinIO) that every process reaches, with a local cache each.

@@ -1,4 +1,4 @@
-"""Dashboard pages: the board (and its live fragment), review, task detail, channels.
+"""Dashboard pages: the board (and its live fragment), review, task detail, channels, performance.
 
 Routes only read the query, call the view-model services and render; no queries here.
 """
@@ -17,13 +17,16 @@ from app.api.deps import get_app_settings, get_artifact_store
 from app.channels.service import list_channels
 from app.core.database import session_scope
 from app.core.errors import BadRequestError
+from app.core.time import utc_now
 from app.dashboard.board import COLUMNS, BoardFilters, build_board
 from app.dashboard.common import DASHBOARD, authenticate, render
 from app.dashboard.detail import build_channels, build_task_page
+from app.dashboard.performance import build_performance
 from app.dashboard.review import build_review
 from app.models import TaskStatus
 from app.notion.problems import board_problems
 from app.review.queue import list_waiting
+from app.spend.performance import PerformanceSort
 
 router = APIRouter(prefix=DASHBOARD, include_in_schema=False)
 
@@ -161,3 +164,19 @@ async def channels_page(request: Request) -> HTMLResponse:
         {"channels": views, "resets_at": resets_at, "boards": boards, "page": "channels"},
         viewer=viewer,
     )
+
+
+@router.get("/performance", response_class=HTMLResponse)
+async def performance_page(
+    request: Request,
+    channel: FilterQuery = None,
+    sort: PerformanceSort = PerformanceSort.PUBLISHED,
+    descending: bool = True,
+) -> HTMLResponse:
+    """One channel's published videos, their views over time and what each view cost."""
+    viewer = authenticate(request)
+    async with session_scope() as session:
+        view = await build_performance(
+            session, channel_ref=channel, now=utc_now(), sort=sort, descending=descending
+        )
+    return render(request, "performance.html", {"view": view, "page": "performance"}, viewer=viewer)

@@ -13,7 +13,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +34,11 @@ COST = "Cost"
 ERROR = "Error"
 VIDEO = "Video"
 YOUTUBE = "YouTube"
+VIEWS = "Views"
+LIKES = "Likes"
+AVG_VIEW = "Avg view %"
+COST_PER_1K = "Cost per 1k views"
+STATS_UPDATED = "Stats updated"
 
 MAX_TEXT = 2000  # Notion's limit per rich-text item and per URL
 
@@ -59,7 +64,14 @@ COLUMNS: tuple[Column, ...] = (
     Column(ERROR, ("rich_text",), "written by us: what went wrong, or what to fix in the row"),
     Column(VIDEO, ("url",), "written by us: the finished video file"),
     Column(YOUTUBE, ("url",), "written by us: the published video"),
+    Column(VIEWS, ("number",), "written by us: views at the latest statistics fetch"),
+    Column(LIKES, ("number",), "written by us: likes at the latest statistics fetch"),
+    Column(AVG_VIEW, ("number",), "written by us: average percentage of the video watched"),
+    Column(COST_PER_1K, ("number",), "written by us: the video's cost / views x 1000, USD"),
+    Column(STATS_UPDATED, ("date",), "written by us: when a figure last changed"),
 )
+# Columns setup creates as dollar amounts.
+DOLLAR_COLUMNS = frozenset({COST, COST_PER_1K})
 
 # Labels that ask for something (the user sets them); "Queued" and "Draft" are also derived labels.
 QUEUED, DRAFT, APPROVE, REJECT, CANCEL, RETRY = (
@@ -96,6 +108,11 @@ OUTPUT_COLUMNS: dict[str, str] = {
     "error": ERROR,
     "video": VIDEO,
     "youtube": YOUTUBE,
+    "views": VIEWS,
+    "likes": LIKES,
+    "avg_view_pct": AVG_VIEW,
+    "cost_per_1k": COST_PER_1K,
+    "stats_updated": STATS_UPDATED,
 }
 
 
@@ -212,6 +229,27 @@ def normalise_cost(value: Any) -> float | None:
     return float(Decimal(str(value)).quantize(Decimal("0.01")))
 
 
+def _number(value: Any) -> float | None:
+    """A number column as compared with what we would write (ints stay equal to floats)."""
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def normalise_moment(value: Any) -> str | None:
+    """A date column's start, to the minute in UTC: Notion may echo another spelling of it."""
+    start = value.get("start") if isinstance(value, dict) else value
+    if not isinstance(start, str) or not start:
+        return None
+    try:
+        moment = _parse_time(start)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:00.000+00:00")
+
+
 @dataclass(frozen=True)
 class BoardRow:
     page_id: str
@@ -259,6 +297,11 @@ def read_row(database_id: str, page: dict[str, Any], schema: BoardSchema) -> Boa
         "error": _value(props.get(ERROR)) or "",
         "video": _value(props.get(VIDEO)) or None,
         "youtube": _value(props.get(YOUTUBE)) or None,
+        "views": _number(_value(props.get(VIEWS))),
+        "likes": _number(_value(props.get(LIKES))),
+        "avg_view_pct": _number(_value(props.get(AVG_VIEW))),
+        "cost_per_1k": normalise_cost(_value(props.get(COST_PER_1K))),
+        "stats_updated": normalise_moment(_value(props.get(STATS_UPDATED))),
     }
     return BoardRow(
         page_id=str(page["id"]),
@@ -293,4 +336,6 @@ def property_writes(schema: BoardSchema, values: dict[str, Any]) -> dict[str, An
             body[name] = {"number": value}
         elif kind == "url":
             body[name] = {"url": str(value)[:MAX_TEXT] if value else None}
+        elif kind == "date":
+            body[name] = {"date": {"start": value} if value else None}
     return body

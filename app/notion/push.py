@@ -1,7 +1,8 @@
 """Writing task state back to the board: one PATCH per row per burst, and only what changed.
 
 Each push cycle computes, for every row whose task may have changed, the values the row should
-show (Status label, "Videos 7/16", cost, error, video link, YouTube URL), compares them with what
+show (Status label, "Videos 7/16", cost, error, video link, YouTube URL, and once published the
+statistics columns of ``app.notion.stats_columns``), compares them with what
 the row showed when last read, and sends one PATCH with only the differing fields. Changes that
 happen between cycles therefore coalesce into one write. A field other than Status whose value on
 the board differs from what we last wrote was edited by a person after our write: it is theirs and
@@ -39,6 +40,7 @@ from app.notion.board import (
 )
 from app.notion.client import NotionClient, NotionError, NotionRequestError
 from app.notion.rows import command_pending, lock_page, observation
+from app.notion.stats_columns import LATEST_FETCH, STATS_KEYS, Figures, latest_figures, stats_values
 from app.pipeline.state import notion_label
 
 log = get_logger("notion.push")
@@ -60,6 +62,7 @@ EMPTY: dict[str, Any] = {
     "error": "",
     "video": None,
     "youtube": None,
+    **dict.fromkeys(STATS_KEYS),
 }
 MAX_WRITE_ATTEMPTS = 3  # a write Notion refuses (400) is tried this often, then shown in Error
 FAILED_WRITE = "__failed__"  # key in NotionPage.pushed: the values Notion refused, and how often
@@ -75,6 +78,7 @@ TASK_DIGEST = func.md5(
         Task.error_message,
         Task.final_video_key,
         Task.youtube_url,
+        LATEST_FETCH,
     )
 )
 
@@ -111,6 +115,7 @@ class Candidate:
     task: Task | None
     digest: str | None
     counts: dict[PipelineStep, tuple[int, int]] = field(default_factory=dict)
+    figures: Figures | None = None
 
 
 async def load_candidates(
@@ -132,6 +137,11 @@ async def load_candidates(
         .limit(limit)
     )
     found = [Candidate(page, task, digest) for page, task, digest in (await session.execute(query))]
+    published = [c.task.id for c in found if c.task and c.task.status == TaskStatus.PUBLISHED]
+    figures = await latest_figures(session, published)
+    for candidate in found:
+        if candidate.task is not None:
+            candidate.figures = figures.get(candidate.task.id)
     task_ids = [c.task.id for c in found if c.task is not None and c.task.status in _SHOWS_PROGRESS]
     if task_ids:
         counts = await session.execute(
@@ -171,6 +181,7 @@ def desired(candidate: Candidate, link: Callable[[str], str]) -> dict[str, Any]:
         "error": fit_text(page.row_error or failure),
         "video": link(task.final_video_key) if task.final_video_key else None,
         "youtube": task.youtube_url or None,
+        **stats_values(task, candidate.figures, page.observed),
     }
 
 

@@ -14,7 +14,7 @@ from app.notion.board import (
     APPROVE,
     CANCEL,
     COLUMNS,
-    COST,
+    DOLLAR_COLUMNS,
     INPUT_ERROR_LABEL,
     QUEUED,
     REJECT,
@@ -68,7 +68,7 @@ def plan_setup(result: SetupResult, properties: dict[str, Any]) -> dict[str, Any
                 }
                 result.added_options.extend(status_labels())
             elif kind == "number":
-                config = {"format": "dollar" if column.name == COST else "number"}
+                config = {"format": "dollar" if column.name in DOLLAR_COLUMNS else "number"}
             changes[column.name] = {kind: config}
             result.added_columns.append(f"{column.name} ({kind})")
         elif prop.get("type") not in column.kinds:

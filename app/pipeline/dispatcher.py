@@ -3,7 +3,8 @@
 Round-robin over channels (least recently served first), within each channel's ``max_concurrent``
 running tasks, and inside a channel by priority then age. One dispatcher runs fleet-wide: the
 leader holds a PostgreSQL advisory lock on its own connection, so a second web replica waits.
-It wakes on ``NOTIFY vidgen_dispatch`` (task queued or finished) and on a periodic tick.
+It wakes on ``NOTIFY vidgen_dispatch`` (task queued or finished) and on a periodic tick; the
+tick also starts the fleet-wide background work (retention, video statistics).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from app.models import Channel, PipelineStep, Task, TaskStatus
 from app.pipeline.queue import DISPATCH_CHANNEL
 from app.pipeline.reconciler import requeue_orphans
 from app.pipeline.state import ensure_transition
+from app.youtube.stats import schedule_stats_if_due
 
 log = get_logger("dispatcher")
 
@@ -137,6 +139,7 @@ class Dispatcher(LeaderLoop):
                 if time.monotonic() >= next_reconcile:
                     await requeue_orphans()
                     schedule_purge_if_due()  # artifact retention, in the background
+                    schedule_stats_if_due()  # video statistics, in the background
                     next_reconcile = time.monotonic() + self.tick_seconds
                 if conn.is_closed():
                     raise OSError("dispatcher connection closed")

@@ -5,7 +5,8 @@ PKCE ``authorization_code`` grants, ``invalid_grant``), a consent page that redi
 back to the loopback ``redirect_uri``, resumable ``videos.insert`` (``Location`` session URI,
 ``Content-Range`` chunks that must be 256 KiB multiples, ``308`` with ``Range``, ``201`` with the
 video, ``bytes */TOTAL`` status queries, 404/410 for unknown or expired sessions),
-``videos.list``/``videos.update``, ``thumbnails.set``, 403 ``quotaExceeded`` and 401 ``authError``.
+``videos.list``/``videos.update``, ``thumbnails.set``, the after-upload endpoints of
+``tests.fakes.youtube_after`` (statistics, analytics, captions), 403 ``quotaExceeded`` and 401 ``authError``.
 
 Tests script faults: a 503 or a dropped connection when the upload reaches a byte offset (the
 bytes before it are kept, as Google keeps what it received), slow chunks, an answer held
@@ -25,12 +26,14 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from tests.fakes import youtube_after
 from tests.fakes.server import serve
 from tests.fakes.youtube_sessions import session_put
 
@@ -39,6 +42,12 @@ CLIENT_ID = "fake-client-id.apps.googleusercontent.com"
 CLIENT_SECRET = "fake-client-secret-0123456789"
 REFRESH_TOKEN = "1//fake-refresh-token-0123456789abcdef"
 SESSION_PATH = "/upload/youtube/v3/videos"
+# What a refresh token grants unless ``refresh_scopes`` says otherwise (an old token lacks
+# the analytics scope: set its entry without it).
+FULL_SCOPE = " ".join(
+    f"https://www.googleapis.com/auth/{s}"
+    for s in ("youtube.upload", "youtube", "youtube.force-ssl", "yt-analytics.readonly")
+)
 FaultKind = Literal["drop", "503"]
 
 
@@ -67,6 +76,7 @@ class Video:
     size: int
     sha256: str
     session_id: str
+    published_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 def google_error(
@@ -104,6 +114,12 @@ class YouTubeFake:
     holding: bool = False
     access_tokens: dict[str, float] = field(default_factory=dict)
     token_clients: dict[str, str] = field(default_factory=dict)  # access token -> client id
+    token_scopes: dict[str, str] = field(default_factory=dict)  # access token -> its scopes
+    refresh_scopes: dict[str, str] = field(default_factory=dict)  # refresh token -> granted
+    captions: dict[str, youtube_after.Caption] = field(default_factory=dict)
+    hold_captions: bool = False  # store a caption, then never answer (see youtube_after)
+    captions_held: int = 0
+    clock_offset_s: float = 0.0  # simulated time: tests move the fake's now() forward
     _codes: dict[str, dict[str, str]] = field(default_factory=dict)
 
     # -- what tests script -------------------------------------------------------------------
@@ -125,6 +141,9 @@ class YouTubeFake:
     def add_client(self, client_id: str, client_secret: str) -> None:
         """Another OAuth client (another Cloud project) whose tokens this fake also accepts."""
         self.clients[client_id] = client_secret
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(time.time() + self.clock_offset_s, UTC)
 
     def known_client(self, client_id: object, client_secret: object) -> bool:
         if client_id == self.client_id:
@@ -161,14 +180,17 @@ class YouTubeFake:
             )
         return None
 
-    def issue_access_token(self, client_id: str = CLIENT_ID) -> dict[str, Any]:
+    def issue_access_token(
+        self, client_id: str = CLIENT_ID, scope: str = FULL_SCOPE
+    ) -> dict[str, Any]:
         token = f"ya29.fake-{secrets.token_urlsafe(24)}"
         self.access_tokens[token] = time.monotonic() + self.access_ttl_s
         self.token_clients[token] = client_id
+        self.token_scopes[token] = scope
         return {
             "access_token": token,
             "expires_in": self.access_ttl_s,
-            "scope": "https://www.googleapis.com/auth/youtube.upload",
+            "scope": scope,
             "token_type": "Bearer",
         }
 
@@ -188,6 +210,7 @@ class YouTubeFake:
             size=len(session.data),
             sha256=hashlib.sha256(session.data).hexdigest(),
             session_id=session.id,
+            published_at=self.now(),
         )
         self.videos[video_id] = video
         session.video_id = video_id
@@ -226,7 +249,7 @@ def create_app(fake: YouTubeFake | None = None) -> tuple[Any, YouTubeFake]:
         if state.deny_consent:
             return RedirectResponse(f"{redirect}?{urlencode({'error': 'access_denied', 'state': q.get('state', '')})}")  # fmt: skip
         code = f"4/fake-code-{secrets.token_urlsafe(12)}"
-        state._codes[code] = {"challenge": q["code_challenge"], "redirect_uri": redirect}
+        state._codes[code] = {"challenge": q["code_challenge"], "redirect_uri": redirect, "scope": q.get("scope", "")}  # fmt: skip
         return RedirectResponse(f"{redirect}?{urlencode({'code': code, 'state': q.get('state', ''), 'scope': q.get('scope', '')})}")  # fmt: skip
 
     @api.post("/token")
@@ -243,7 +266,9 @@ def create_app(fake: YouTubeFake | None = None) -> tuple[Any, YouTubeFake]:
         if grant == "refresh_token":
             if form.get("refresh_token") not in state.refresh_tokens:
                 return JSONResponse({"error": "invalid_grant", "error_description": "Token has been expired or revoked."}, status_code=400)  # fmt: skip
-            return JSONResponse(state.issue_access_token(str(form.get("client_id"))))
+            refresh = str(form.get("refresh_token"))
+            scope = state.refresh_scopes.get(refresh, FULL_SCOPE)
+            return JSONResponse(state.issue_access_token(str(form.get("client_id")), scope))
         if grant == "authorization_code":
             issued = state._codes.pop(str(form.get("code")), None)
             verifier = str(form.get("code_verifier") or "")
@@ -252,7 +277,8 @@ def create_app(fake: YouTubeFake | None = None) -> tuple[Any, YouTubeFake]:
                 return JSONResponse({"error": "invalid_grant", "error_description": "Bad Request"}, status_code=400)  # fmt: skip
             refresh = f"1//fake-{secrets.token_urlsafe(24)}"
             state.refresh_tokens.add(refresh)
-            return JSONResponse({**state.issue_access_token(str(form.get("client_id"))), "refresh_token": refresh})  # fmt: skip
+            state.refresh_scopes[refresh] = issued["scope"]
+            return JSONResponse({**state.issue_access_token(str(form.get("client_id")), issued["scope"]), "refresh_token": refresh})  # fmt: skip
         return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
 
     @api.post(SESSION_PATH)
@@ -290,7 +316,7 @@ def create_app(fake: YouTubeFake | None = None) -> tuple[Any, YouTubeFake]:
         parts = request.query_params.get("part", "").split(",")
         ids = [i for i in request.query_params.get("id", "").split(",") if i]
         items = [
-            {"kind": "youtube#video", "id": v.id, **{p: v.resource[p] for p in parts if p in v.resource}}
+            {"kind": "youtube#video", "id": v.id, **{p: v.resource[p] for p in parts if p in v.resource}, **({"statistics": youtube_after.statistics(state, v)} if "statistics" in parts else {})}
             for i in ids
             if (v := state.videos.get(i)) is not None
         ]  # fmt: skip
@@ -331,6 +357,8 @@ def create_app(fake: YouTubeFake | None = None) -> tuple[Any, YouTubeFake]:
         url = f"https://i.ytimg.com/vi/{video_id}/default.jpg"
         return JSONResponse({"kind": "youtube#thumbnailSetResponse", "items": [{"default": {"url": url, "width": 120, "height": 90}}]})  # fmt: skip
 
+    youtube_after.install(api, state)
+
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "PUT" and scope["path"] == SESSION_PATH:
             await session_put(state, scope, receive, send)
@@ -356,5 +384,6 @@ def settings_env(base_url: str) -> dict[str, str]:
         "YOUTUBE_BASE_URL": f"{base_url}/youtube/v3",
         "YOUTUBE_UPLOAD_BASE_URL": f"{base_url}/upload/youtube/v3",
         "GOOGLE_TOKEN_URL": f"{base_url}/token",
+        "YOUTUBE_ANALYTICS_BASE_URL": f"{base_url}/v2",
         "GOOGLE_AUTH_URL": f"{base_url}/o/oauth2/v2/auth",
     }

@@ -32,8 +32,7 @@ async def add_task(
         title=title,
         status=status,
         created_at=created_at or utc_now(),
-        total_cost_usd=Decimal(0),
-        **fields,
+        **{"total_cost_usd": Decimal(0), **fields},
     )
     async with session_scope() as session:
         session.add(task)
