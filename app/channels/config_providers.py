@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -21,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 Usd = Annotated[Decimal, Field(ge=0, le=10_000)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -135,6 +137,45 @@ class GeminiPlannerSettings(StrictModel):
     cost_per_call_usd: Usd = Decimal("0.01")
 
 
+class OpenAIPlannerSettings(StrictModel):
+    """Any OpenAI-compatible chat server; prices are per million tokens of your vendor and model.
+
+    ``base_url`` defaults to ``OPENAI_BASE_URL``; the key is the channel's stored ``openai``
+    credential, else ``OPENAI_API_KEY``, and a server on this machine (Ollama, vLLM) needs none.
+    ``expected_*_tokens`` only feed the cost estimate; the ledger records the tokens the server
+    reports.
+    """
+
+    model: Text = "gpt-4o-mini"
+    base_url: (
+        Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=300)] | None
+    ) = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_output_tokens: int = Field(default=16_000, ge=256, le=200_000)
+    max_tokens_field: Literal["max_completion_tokens", "max_tokens"] = "max_completion_tokens"
+    cost_per_1m_input_tokens_usd: Usd = Decimal("0.15")
+    cost_per_1m_output_tokens_usd: Usd = Decimal("0.60")
+    expected_input_tokens: int = Field(default=2_500, ge=0, le=1_000_000)
+    expected_output_tokens: int = Field(default=6_000, ge=0, le=1_000_000)
+
+    def price(self, input_tokens: int, output_tokens: int) -> Decimal:
+        """USD for one call's tokens at this channel's prices."""
+        return (
+            self.cost_per_1m_input_tokens_usd * input_tokens
+            + self.cost_per_1m_output_tokens_usd * output_tokens
+        ) / 1_000_000
+
+    @property
+    def estimated_cost_usd(self) -> Decimal:
+        return self.price(self.expected_input_tokens, self.expected_output_tokens)
+
+    @property
+    def local(self) -> bool:
+        """A server on this machine (a local Ollama or vLLM), which needs no API key."""
+        host = urlsplit(self.base_url).hostname if self.base_url else None
+        return host in LOOPBACK_HOSTS
+
+
 class TemplatePlannerSettings(StrictModel):
     """The offline planner: how many scenes (default: 6 plus one per story-direction sentence)."""
 
@@ -143,8 +184,9 @@ class TemplatePlannerSettings(StrictModel):
 
 
 class PlannerStep(_Step):
-    provider: Literal["gemini", "template"]
+    provider: Literal["gemini", "openai", "template"]
     gemini: GeminiPlannerSettings = Field(default_factory=GeminiPlannerSettings)
+    openai: OpenAIPlannerSettings = Field(default_factory=OpenAIPlannerSettings)
     template: TemplatePlannerSettings = Field(default_factory=TemplatePlannerSettings)
 
 
@@ -165,4 +207,6 @@ class Providers(StrictModel):
             self.sfx.provider,
             self.planner.provider,
         }
-        return frozenset(chosen & {"gemini", "kling", "elevenlabs"})
+        if self.planner.provider == "openai" and self.planner.openai.local:
+            chosen.discard("openai")
+        return frozenset(chosen & {"gemini", "openai", "kling", "elevenlabs"})

@@ -43,8 +43,14 @@ class ItemOutcome:
     youtube_url: str | None = None
 
 
-async def credential_env(channel_id: uuid.UUID, providers: list[str]) -> dict[str, str]:
-    """Environment for the script: the channel's stored secret, else the process-wide one."""
+async def credential_env(
+    channel_id: uuid.UUID, providers: list[str], *, optional: frozenset[str] = frozenset()
+) -> dict[str, str]:
+    """Environment for the script: the channel's stored secret, else the process-wide one.
+
+    A provider in ``optional`` (an OpenAI-compatible server on this machine needs no key) is left
+    out when neither is set instead of failing the item.
+    """
     if not providers:
         return {}
     from app.channels.credentials import ENV_VARS, CredentialProvider, get_credential
@@ -52,6 +58,7 @@ async def credential_env(channel_id: uuid.UUID, providers: list[str]) -> dict[st
     settings = get_settings()
     fallback = {
         "gemini": settings.gemini_api_key,
+        "openai": settings.openai_api_key,
         "kie": settings.kie_api_key,
         "elevenlabs": settings.elevenlabs_api_key,
     }
@@ -62,6 +69,8 @@ async def credential_env(channel_id: uuid.UUID, providers: list[str]) -> dict[st
             value = await get_credential(session, channel_id, provider)
             secret = fallback.get(provider)
             value = value or (secret.get_secret_value() if secret else None)
+            if not value and provider in optional:
+                continue
             if not value:
                 raise ItemFailedError(
                     "CREDENTIALS_MISSING",

@@ -41,6 +41,8 @@ def _plan_items(task: Task, config: ChannelConfig) -> list[ItemSpec]:
     }
     if planner.provider == "gemini":
         inputs["cost_usd"] = str(planner.gemini.cost_per_call_usd)  # read by cost_estimate
+    elif planner.provider == "openai":
+        inputs["cost_usd"] = str(planner.openai.estimated_cost_usd)
     return [ItemSpec(key="plan", pool="planner", inputs=inputs)]
 
 
