@@ -84,10 +84,25 @@ class KenBurnsSettings(StrictModel):
     fps: int = Field(default=30, ge=12, le=60)
 
 
+class StockSettings(StrictModel):
+    """Pexels or Pixabay stock clips (free; credited in the description).
+
+    ``reuse_window_videos``: a clip used in any of the channel's last N videos is not picked again
+    (YouTube's "reused content" policy punishes repeats).
+    """
+
+    reuse_window_videos: int = Field(default=30, ge=0, le=10_000)
+
+
 class VideoStep(_Step):
-    provider: Literal["kling", "kenburns"]
+    """``fallback`` renders a scene from its still when a stock provider has no usable clip."""
+
+    provider: Literal["kling", "kenburns", "pexels", "pixabay"]
+    fallback: Literal["kenburns"] | None = "kenburns"
     kling: KlingSettings = Field(default_factory=KlingSettings)
     kenburns: KenBurnsSettings = Field(default_factory=KenBurnsSettings)
+    pexels: StockSettings = Field(default_factory=StockSettings)
+    pixabay: StockSettings = Field(default_factory=StockSettings)
 
 
 class ElevenLabsVoiceSettings(StrictModel):

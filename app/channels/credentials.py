@@ -33,6 +33,8 @@ class CredentialProvider(StrEnum):
     OPENAI = "openai"
     KIE = "kie"
     ELEVENLABS = "elevenlabs"
+    PEXELS = "pexels"
+    PIXABAY = "pixabay"
     NOTION = "notion"
     YOUTUBE = "youtube"
 
@@ -44,6 +46,8 @@ ENV_VARS: dict[CredentialProvider, str] = {
     CredentialProvider.OPENAI: "OPENAI_API_KEY",
     CredentialProvider.KIE: "KIE_API_KEY",
     CredentialProvider.ELEVENLABS: "ELEVENLABS_API_KEY",
+    CredentialProvider.PEXELS: "PEXELS_API_KEY",
+    CredentialProvider.PIXABAY: "PIXABAY_API_KEY",
     CredentialProvider.NOTION: "NOTION_API_TOKEN",
 }
 
@@ -53,6 +57,8 @@ CONFIG_PROVIDER_CREDENTIALS: dict[str, CredentialProvider] = {
     "openai": CredentialProvider.OPENAI,
     "kling": CredentialProvider.KIE,
     "elevenlabs": CredentialProvider.ELEVENLABS,
+    "pexels": CredentialProvider.PEXELS,
+    "pixabay": CredentialProvider.PIXABAY,
 }
 
 

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None  # optional: a local OpenAI-compatible server needs none
     kie_api_key: SecretStr | None = None
     elevenlabs_api_key: SecretStr | None = None
+    pexels_api_key: SecretStr | None = None
+    pixabay_api_key: SecretStr | None = None
     youtube_client_id: str | None = None
     youtube_client_secret: SecretStr | None = None
     discord_webhook_url: SecretStr | None = None
@@ -70,6 +72,8 @@ class Settings(BaseSettings):
     kie_base_url: str = "https://api.kie.ai/api/v1"
     catbox_upload_url: str = "https://catbox.moe/user/api.php"
     elevenlabs_base_url: str = "https://api.elevenlabs.io"
+    pexels_base_url: str = "https://api.pexels.com"
+    pixabay_base_url: str = "https://pixabay.com"
     youtube_base_url: str = "https://www.googleapis.com/youtube/v3"
     youtube_upload_base_url: str = "https://www.googleapis.com/upload/youtube/v3"
     google_token_url: str = "https://oauth2.googleapis.com/token"

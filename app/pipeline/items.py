@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.channels.config import ChannelConfig
 from app.channels.sync import get_channel_config
+from app.core.config import get_settings
 from app.models import Channel, PipelineStep, Task
 from app.planning.plan import PlanScene, ProductionPlan
 
@@ -108,3 +110,25 @@ def scene_image_key(task: Task, plan: ProductionPlan, scene: PlanScene) -> str:
     if scene.layout == "single":
         return asset_key(task, scene.images[0])
     return composite_key(task, scene.number)
+
+
+VIDEO_CREDENTIALS = {"kling": ["kie"], "pexels": ["pexels"], "pixabay": ["pixabay"]}
+
+
+def stock_args(task: Task, scene: PlanScene, config: ChannelConfig) -> list[str]:
+    """A stock clip's search, reuse rule and fallback (the cache dir is shared by the workers)."""
+    video = config.providers.video
+    stock = video.pexels if video.provider == "pexels" else video.pixabay
+    args = [
+        "--duration", f"{scene.duration_s:g}",
+        "--cache-dir", str(get_settings().workspace_root / "stock"),
+        "--channel", config.slug,
+        "--task-id", str(task.id),
+        "--scene", str(scene.number),
+        "--reuse-window", str(stock.reuse_window_videos),
+    ]  # fmt: skip
+    if scene.stock_query:
+        args += ["--query", scene.stock_query]
+    if video.fallback:
+        args += ["--fallback", video.fallback]
+    return args

@@ -61,6 +61,8 @@ async def credential_env(
         "openai": settings.openai_api_key,
         "kie": settings.kie_api_key,
         "elevenlabs": settings.elevenlabs_api_key,
+        "pexels": settings.pexels_api_key,
+        "pixabay": settings.pixabay_api_key,
     }
     env: dict[str, str] = {}
     async with session_scope() as session:

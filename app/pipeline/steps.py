@@ -16,6 +16,7 @@ from app.channels.sync import get_channel_config
 from app.models import Channel, PipelineStep, Task
 from app.pipeline.items import (
     KEY_REF,
+    VIDEO_CREDENTIALS,
     ItemSpec,
     asset_key,
     clip_key,
@@ -27,6 +28,7 @@ from app.pipeline.items import (
     script_inputs,
     segment_key,
     sfx_key,
+    stock_args,
 )
 from app.planning.plan import ProductionPlan
 
@@ -156,6 +158,9 @@ def _video_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> lis
                 str(kling.timeout_s),
             ]
             units, timeout = float(duration), kling.timeout_s + 300
+        elif video.provider in ("pexels", "pixabay"):
+            args += stock_args(task, scene, config)
+            units, timeout = scene.duration_s, 900
         else:
             args += ["--duration", f"{scene.duration_s:g}"]
             units, timeout = scene.duration_s, 900
@@ -170,7 +175,7 @@ def _video_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> lis
                     args=args,
                     in_files=[("--image", scene_image_key(task, plan, scene))],
                     out_files=[("--output", clip_key(task, scene.number))],
-                    credentials=["kie"] if video.provider == "kling" else [],
+                    credentials=VIDEO_CREDENTIALS.get(video.provider, []),
                     timeout_s=timeout,
                     unit_label="second",
                     units=units,
