@@ -26,6 +26,12 @@ LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 Usd = Annotated[Decimal, Field(ge=0, le=10_000)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+HttpUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=300)]
+
+
+def is_local(url: str | None) -> bool:
+    """A URL on this machine (a local model server, which needs no API key)."""
+    return (urlsplit(url).hostname if url else None) in LOOPBACK_HOSTS
 
 
 class StrictModel(BaseModel):
@@ -125,9 +131,23 @@ class EspeakVoiceSettings(StrictModel):
     pitch: int = Field(default=50, ge=0, le=99)
 
 
+class OpenAIVoiceSettings(StrictModel):
+    """``POST /audio/speech`` on any OpenAI-compatible server (OpenAI until its announced shutdown of
+    these models, OpenRouter, a local Kokoro or Piper server): model and voice are the server's names.
+    ``base_url`` defaults to ``OPENAI_BASE_URL``; the key is optional (a local server needs none)."""
+
+    model: Text = "gpt-4o-mini-tts"
+    voice: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.+-]{1,60}$")] = "coral"
+    speed: float = Field(default=1.0, ge=0.25, le=4.0)
+    instructions: Annotated[str, StringConstraints(max_length=500)] | None = None
+    base_url: HttpUrl | None = None
+    cost_per_1k_chars_usd: Usd = Decimal("0.015")
+
+
 class VoiceStep(_Step):
-    provider: Literal["elevenlabs", "espeak"]
+    provider: Literal["elevenlabs", "openai", "espeak"]
     elevenlabs: ElevenLabsVoiceSettings = Field(default_factory=ElevenLabsVoiceSettings)
+    openai: OpenAIVoiceSettings = Field(default_factory=OpenAIVoiceSettings)
     espeak: EspeakVoiceSettings = Field(default_factory=EspeakVoiceSettings)
 
 
@@ -162,9 +182,7 @@ class OpenAIPlannerSettings(StrictModel):
     """
 
     model: Text = "gpt-4o-mini"
-    base_url: (
-        Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=300)] | None
-    ) = None
+    base_url: HttpUrl | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
     max_output_tokens: int = Field(default=16_000, ge=256, le=200_000)
     max_tokens_field: Literal["max_completion_tokens", "max_tokens"] = "max_completion_tokens"
@@ -187,8 +205,7 @@ class OpenAIPlannerSettings(StrictModel):
     @property
     def local(self) -> bool:
         """A server on this machine (a local Ollama or vLLM), which needs no API key."""
-        host = urlsplit(self.base_url).hostname if self.base_url else None
-        return host in LOOPBACK_HOSTS
+        return is_local(self.base_url)
 
 
 class TemplatePlannerSettings(StrictModel):
@@ -222,6 +239,13 @@ class Providers(StrictModel):
             self.sfx.provider,
             self.planner.provider,
         }
-        if self.planner.provider == "openai" and self.planner.openai.local:
+        if not self.openai_key_needed:
             chosen.discard("openai")
-        return frozenset(chosen & {"gemini", "openai", "kling", "elevenlabs"})
+        return frozenset(chosen & {"gemini", "openai", "kling", "elevenlabs", "pexels", "pixabay"})
+
+    @property
+    def openai_key_needed(self) -> bool:
+        """Whether a step calls an OpenAI-compatible server that is not on this machine."""
+        planner = self.planner.provider == "openai" and not self.planner.openai.local
+        voice = self.voice.provider == "openai" and not is_local(self.voice.openai.base_url)
+        return planner or voice

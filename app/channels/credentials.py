@@ -71,7 +71,7 @@ def needed_credentials(config: ChannelConfig) -> dict[CredentialProvider, list[s
     needs: dict[CredentialProvider, list[str]] = defaultdict(list)
     for role in PROVIDER_ROLES:
         provider = getattr(config.providers, role).provider
-        if role == "planner" and provider == "openai" and config.providers.planner.openai.local:
+        if provider == "openai" and not config.providers.openai_key_needed:
             continue  # a server on this machine needs no key
         credential = CONFIG_PROVIDER_CREDENTIALS.get(provider)
         if credential is not None:

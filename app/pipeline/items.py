@@ -88,8 +88,12 @@ def script_inputs(
     service: str | None = None,
     unit_label: str | None = None,
     units: float = 1,
+    optional_credentials: list[str] | None = None,
 ) -> dict[str, Any]:
+    """``optional_credentials``: keys passed when set but not required (a local server needs none)."""
+    optional = {"optional_credentials": optional_credentials} if optional_credentials else {}
     return {
+        **optional,
         "pool": pool,
         "kind": "script",
         "script": script,
@@ -112,6 +116,7 @@ def scene_image_key(task: Task, plan: ProductionPlan, scene: PlanScene) -> str:
     return composite_key(task, scene.number)
 
 
+VOICE_CREDENTIALS = {"elevenlabs": ["elevenlabs"], "openai": ["openai"]}
 VIDEO_CREDENTIALS = {"kling": ["kie"], "pexels": ["pexels"], "pixabay": ["pixabay"]}
 
 
@@ -131,4 +136,16 @@ def stock_args(task: Task, scene: PlanScene, config: ChannelConfig) -> list[str]
         args += ["--query", scene.stock_query]
     if video.fallback:
         args += ["--fallback", video.fallback]
+    return args
+
+
+def openai_voice_args(config: ChannelConfig) -> list[str]:
+    """The speech server's model, voice and price for ``generate_audio.py --provider openai``."""
+    o = config.providers.voice.openai
+    args = ["--tts-model", o.model, "--tts-voice", o.voice, "--tts-speed", f"{o.speed:g}"]
+    args += ["--cost-per-1k-chars", str(o.cost_per_1k_chars_usd)]
+    if o.instructions:
+        args += ["--instructions", o.instructions]
+    if o.base_url:
+        args += ["--base-url", o.base_url]
     return args

@@ -123,7 +123,11 @@ async def _run_script(
         args += [flag, str(directory)]
     if remote_ids.get("kling_task_id"):
         args += ["--resume-task-id", str(remote_ids["kling_task_id"])]
-    env = await credential_env(channel_id, list(inputs.get("credentials", [])))
+    env = await credential_env(
+        channel_id,
+        list(inputs.get("credentials", [])),
+        optional=frozenset(inputs.get("optional_credentials", [])),
+    )
 
     async def on_event(event: dict[str, Any]) -> None:
         if event.get("event") == "remote_task" and event.get("task_id"):

@@ -17,12 +17,14 @@ from app.models import Channel, PipelineStep, Task
 from app.pipeline.items import (
     KEY_REF,
     VIDEO_CREDENTIALS,
+    VOICE_CREDENTIALS,
     ItemSpec,
     asset_key,
     clip_key,
     composite_key,
     final_key,
     narration_key,
+    openai_voice_args,
     scene_image_key,
     scene_item,
     script_inputs,
@@ -210,6 +212,8 @@ def _narration_items(task: Task, plan: ProductionPlan, config: ChannelConfig) ->
                 "--cost-per-1k-chars",
                 str(v.cost_per_1k_chars_usd),
             ]
+        elif voice.provider == "openai":
+            args += openai_voice_args(config)
         else:
             e = voice.espeak
             args += ["--voice", e.voice, "--rate", str(e.rate), "--pitch", str(e.pitch)]
@@ -223,7 +227,8 @@ def _narration_items(task: Task, plan: ProductionPlan, config: ChannelConfig) ->
                     "generate_audio.py",
                     args=args,
                     out_files=[("--output", narration_key(task, scene.number))],
-                    credentials=["elevenlabs"] if voice.provider == "elevenlabs" else [],
+                    credentials=VOICE_CREDENTIALS.get(voice.provider, []),
+                    optional_credentials=["openai"] if voice.provider == "openai" else None,
                     timeout_s=300,
                     unit_label="character",
                     units=len(scene.narration),
