@@ -52,6 +52,7 @@ class FakeStock:
     )
     replies: list[int | str] = field(default_factory=list)  # status codes, or "empty"
     cut_short: set[str] = field(default_factory=set)
+    empty_queries: set[str] = field(default_factory=set)  # searches that find nothing
     searches: list[dict[str, Any]] = field(default_factory=list)
     downloads: list[str] = field(default_factory=list)
 
@@ -96,7 +97,8 @@ class FakeStock:
             scripted = self._scripted("pexels")
             if isinstance(scripted, Response):
                 return scripted
-            found = [] if scripted == "empty" else self.catalogue
+            empty = scripted == "empty" or params.get("query") in self.empty_queries
+            found = [] if empty else self.catalogue
             base = str(request.base_url)
             videos = []
             for video in found:
@@ -134,7 +136,8 @@ class FakeStock:
             scripted = self._scripted("pixabay")
             if isinstance(scripted, Response):
                 return scripted
-            found = [] if scripted == "empty" else self.catalogue
+            empty = scripted == "empty" or params.get("q") in self.empty_queries
+            found = [] if empty else self.catalogue
             base = str(request.base_url)
             hits = []
             for video in found:
