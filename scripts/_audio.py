@@ -46,12 +46,15 @@ def spoken_text(value: str) -> str:
     return text
 
 
-def audio_parser(description: str, *, text_help: str, offline: str) -> argparse.ArgumentParser:
-    """The options both audio scripts open with: the text, the file, ElevenLabs or the offline one."""
+def audio_parser(
+    description: str, *, text_help: str, offline: str, more: tuple[str, ...] = ()
+) -> argparse.ArgumentParser:
+    """The options both audio scripts open with: the text, the file, ElevenLabs or the offline one
+    (``more``: further providers the script offers)."""
     p = _common.parser(description)
     p.add_argument("--text", required=True, type=spoken_text, help=text_help)
     p.add_argument("--output", required=True, type=output_audio, help="audio file to write")
-    p.add_argument("--provider", choices=["elevenlabs", offline], default="elevenlabs")
+    p.add_argument("--provider", choices=["elevenlabs", offline, *more], default="elevenlabs")
     return p
 
 

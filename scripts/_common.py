@@ -113,7 +113,9 @@ def run_main(main: Callable[[list[str] | None], None], argv: list[str] | None = 
 # Options whose value is free text from a plan or a person. Such text may start with "-"
 # ("-Hello", "--- silence ---"), which argparse would read as an option and refuse with a usage
 # error; the value after one of these options is always taken as its value.
-FREE_TEXT_OPTIONS = frozenset({"--text", "--prompt", "--negative-prompt"})
+FREE_TEXT_OPTIONS = frozenset(
+    {"--text", "--prompt", "--negative-prompt", "--query", "--instructions"}
+)
 
 
 class _ScriptParser(argparse.ArgumentParser):

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Speak a scene's narration into an audio file: ElevenLabs text to speech, or espeak-ng offline.
+"""Speak a scene's narration into an audio file: ElevenLabs, an OpenAI-compatible server, or espeak-ng.
 
-Usage: generate_audio.py --text TEXT --output AUDIO [--provider elevenlabs|espeak] [options]
-The key comes from ELEVENLABS_API_KEY (never an argument); the last stdout line is the JSON result.
+Usage: generate_audio.py --text TEXT --output AUDIO [--provider elevenlabs|openai|espeak] [options]
+Keys come from ELEVENLABS_API_KEY / OPENAI_API_KEY (never arguments); the last stdout line is the
+JSON result.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import _audio
 import _common
 import _elevenlabs
 import _espeak
+import _openai_speech
 
 DEFAULT_VOICE_ID = "21m00Tcm4TlvDq8ikWAM"  # ElevenLabs' premade "Rachel"
 DEFAULT_MODEL_ID = "eleven_multilingual_v2"
@@ -26,7 +28,10 @@ DEFAULT_COST_PER_1K_CHARS = 0.30  # an estimate; the worker passes the channel p
 
 def build_parser() -> argparse.ArgumentParser:
     p = _audio.audio_parser(
-        __doc__.strip().splitlines()[0], text_help="what is spoken", offline="espeak"
+        __doc__.strip().splitlines()[0],
+        text_help="what is spoken",
+        offline="espeak",
+        more=("openai",),
     )
     el = p.add_argument_group("elevenlabs")
     el.add_argument("--voice-id", default=DEFAULT_VOICE_ID, help="ElevenLabs voice")
@@ -43,9 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
     el.add_argument(
         "--cost-per-1k-chars",
         type=_args.number_in(0.0, 1000.0),
-        help="USD per 1000 characters, for the reported cost",
+        help="USD per 1000 characters, for the reported cost (elevenlabs, openai)",
         default=DEFAULT_COST_PER_1K_CHARS,
     )
+    oa = p.add_argument_group("openai (OPENAI_BASE_URL: OpenAI, OpenRouter, a local Kokoro server)")
+    oa.add_argument("--tts-model", default="gpt-4o-mini-tts", help="the server's speech model")
+    oa.add_argument("--tts-voice", default="coral", help="the server's voice name")
+    oa.add_argument("--tts-speed", type=_args.number_in(0.25, 4.0), help="0.25..4.0")
+    oa.add_argument("--instructions", help="how to speak (models that take it)")
+    oa.add_argument("--base-url", help="the server, ending in /v1 (default: OPENAI_BASE_URL)")
     es = p.add_argument_group("espeak")
     es.add_argument("--voice", default="en", help="espeak-ng voice name, e.g. en, en-us, de")
     es.add_argument(
@@ -109,7 +120,10 @@ def run_espeak(args: argparse.Namespace) -> None:
     )
 
 
-main = _args.provider_main(build_parser, {"elevenlabs": run_elevenlabs, "espeak": run_espeak})
+main = _args.provider_main(
+    build_parser,
+    {"elevenlabs": run_elevenlabs, "espeak": run_espeak, "openai": _openai_speech.speak},
+)
 
 
 if __name__ == "__main__":

@@ -22,9 +22,11 @@ from typing import Any
 
 import _common
 import _kling
+import _stock_clip
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-PROVIDERS = ("kling", "kenburns")
+PROVIDERS = ("kling", "kenburns", "pexels", "pixabay")
+STOCK_PROVIDERS = ("pexels", "pixabay")
 KLING_MAX_SECONDS = 10.0
 KENBURNS_MAX_SECONDS = 600.0
 KLING_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -100,6 +102,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--resume-task-id", help="kling: wait for this existing task instead of creating one"
     )
+    stock = p.add_argument_group("pexels / pixabay (stock footage)")
+    stock.add_argument("--query", help="stock search words (default: derived from --prompt)")
+    stock.add_argument("--cache-dir", type=Path, help="shared search cache, used list, rate window")
+    stock.add_argument("--channel", default="default", help="channel slug (reuse rule)")
+    stock.add_argument("--task-id", default="adhoc", help="this video's id (reuse rule)")
+    stock.add_argument(
+        "--scene", type=int, default=1, help="scene number (a re-run keeps its pick)"
+    )
+    stock.add_argument(
+        "--reuse-window", type=int, default=30, help="skip clips of the channel's last N videos"
+    )
+    stock.add_argument(
+        "--fallback", choices=("kenburns",), help="render from --image when no clip is usable"
+    )
     return p
 
 
@@ -115,6 +131,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             )
         if not args.prompt.strip():
             p.error("kling needs a non-empty --prompt")
+    elif args.provider in STOCK_PROVIDERS:
+        if args.cache_dir is None:
+            p.error(f"--provider {args.provider} needs --cache-dir")
+        if args.duration > KENBURNS_MAX_SECONDS:
+            p.error(f"--duration above {KENBURNS_MAX_SECONDS:g}s is not supported")
     else:
         if args.duration > KENBURNS_MAX_SECONDS:
             p.error(f"--duration above {KENBURNS_MAX_SECONDS:g}s is not supported")
@@ -345,8 +366,11 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(dir=output.parent, prefix=".generate_video-") as tmp:
         work = Path(tmp)
         partial = work / "output.mp4"
-        render = kling if args.provider == "kling" else kenburns
-        details = render(args, work, partial)
+        if args.provider in STOCK_PROVIDERS:
+            details = _stock_clip.stock(args, work, partial, kenburns)
+        else:
+            render = kling if args.provider == "kling" else kenburns
+            details = render(args, work, partial)
         info = _common.verify_video(partial, "the finished clip")
         os.replace(partial, output)
     _common.emit_result(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -21,9 +22,16 @@ from pydantic import (
     model_validator,
 )
 
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 Usd = Annotated[Decimal, Field(ge=0, le=10_000)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+HttpUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=300)]
+
+
+def is_local(url: str | None) -> bool:
+    """A URL on this machine (a local model server, which needs no API key)."""
+    return (urlsplit(url).hostname if url else None) in LOOPBACK_HOSTS
 
 
 class StrictModel(BaseModel):
@@ -82,10 +90,25 @@ class KenBurnsSettings(StrictModel):
     fps: int = Field(default=30, ge=12, le=60)
 
 
+class StockSettings(StrictModel):
+    """Pexels or Pixabay stock clips (free; credited in the description).
+
+    ``reuse_window_videos``: a clip used in any of the channel's last N videos is not picked again
+    (YouTube's "reused content" policy punishes repeats).
+    """
+
+    reuse_window_videos: int = Field(default=30, ge=0, le=10_000)
+
+
 class VideoStep(_Step):
-    provider: Literal["kling", "kenburns"]
+    """``fallback`` renders a scene from its still when a stock provider has no usable clip."""
+
+    provider: Literal["kling", "kenburns", "pexels", "pixabay"]
+    fallback: Literal["kenburns"] | None = "kenburns"
     kling: KlingSettings = Field(default_factory=KlingSettings)
     kenburns: KenBurnsSettings = Field(default_factory=KenBurnsSettings)
+    pexels: StockSettings = Field(default_factory=StockSettings)
+    pixabay: StockSettings = Field(default_factory=StockSettings)
 
 
 class ElevenLabsVoiceSettings(StrictModel):
@@ -108,9 +131,23 @@ class EspeakVoiceSettings(StrictModel):
     pitch: int = Field(default=50, ge=0, le=99)
 
 
+class OpenAIVoiceSettings(StrictModel):
+    """``POST /audio/speech`` on any OpenAI-compatible server (OpenAI until its announced shutdown of
+    these models, OpenRouter, a local Kokoro or Piper server): model and voice are the server's names.
+    ``base_url`` defaults to ``OPENAI_BASE_URL``; the key is optional (a local server needs none)."""
+
+    model: Text = "gpt-4o-mini-tts"
+    voice: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.+-]{1,60}$")] = "coral"
+    speed: float = Field(default=1.0, ge=0.25, le=4.0)
+    instructions: Annotated[str, StringConstraints(max_length=500)] | None = None
+    base_url: HttpUrl | None = None
+    cost_per_1k_chars_usd: Usd = Decimal("0.015")
+
+
 class VoiceStep(_Step):
-    provider: Literal["elevenlabs", "espeak"]
+    provider: Literal["elevenlabs", "openai", "espeak"]
     elevenlabs: ElevenLabsVoiceSettings = Field(default_factory=ElevenLabsVoiceSettings)
+    openai: OpenAIVoiceSettings = Field(default_factory=OpenAIVoiceSettings)
     espeak: EspeakVoiceSettings = Field(default_factory=EspeakVoiceSettings)
 
 
@@ -135,6 +172,42 @@ class GeminiPlannerSettings(StrictModel):
     cost_per_call_usd: Usd = Decimal("0.01")
 
 
+class OpenAIPlannerSettings(StrictModel):
+    """Any OpenAI-compatible chat server; prices are per million tokens of your vendor and model.
+
+    ``base_url`` defaults to ``OPENAI_BASE_URL``; the key is the channel's stored ``openai``
+    credential, else ``OPENAI_API_KEY``, and a server on this machine (Ollama, vLLM) needs none.
+    ``expected_*_tokens`` only feed the cost estimate; the ledger records the tokens the server
+    reports.
+    """
+
+    model: Text = "gpt-4o-mini"
+    base_url: HttpUrl | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_output_tokens: int = Field(default=16_000, ge=256, le=200_000)
+    max_tokens_field: Literal["max_completion_tokens", "max_tokens"] = "max_completion_tokens"
+    cost_per_1m_input_tokens_usd: Usd = Decimal("0.15")
+    cost_per_1m_output_tokens_usd: Usd = Decimal("0.60")
+    expected_input_tokens: int = Field(default=2_500, ge=0, le=1_000_000)
+    expected_output_tokens: int = Field(default=6_000, ge=0, le=1_000_000)
+
+    def price(self, input_tokens: int, output_tokens: int) -> Decimal:
+        """USD for one call's tokens at this channel's prices."""
+        return (
+            self.cost_per_1m_input_tokens_usd * input_tokens
+            + self.cost_per_1m_output_tokens_usd * output_tokens
+        ) / 1_000_000
+
+    @property
+    def estimated_cost_usd(self) -> Decimal:
+        return self.price(self.expected_input_tokens, self.expected_output_tokens)
+
+    @property
+    def local(self) -> bool:
+        """A server on this machine (a local Ollama or vLLM), which needs no API key."""
+        return is_local(self.base_url)
+
+
 class TemplatePlannerSettings(StrictModel):
     """The offline planner: how many scenes (default: 6 plus one per story-direction sentence)."""
 
@@ -143,8 +216,9 @@ class TemplatePlannerSettings(StrictModel):
 
 
 class PlannerStep(_Step):
-    provider: Literal["gemini", "template"]
+    provider: Literal["gemini", "openai", "template"]
     gemini: GeminiPlannerSettings = Field(default_factory=GeminiPlannerSettings)
+    openai: OpenAIPlannerSettings = Field(default_factory=OpenAIPlannerSettings)
     template: TemplatePlannerSettings = Field(default_factory=TemplatePlannerSettings)
 
 
@@ -165,4 +239,13 @@ class Providers(StrictModel):
             self.sfx.provider,
             self.planner.provider,
         }
-        return frozenset(chosen & {"gemini", "kling", "elevenlabs"})
+        if not self.openai_key_needed:
+            chosen.discard("openai")
+        return frozenset(chosen & {"gemini", "openai", "kling", "elevenlabs", "pexels", "pixabay"})
+
+    @property
+    def openai_key_needed(self) -> bool:
+        """Whether a step calls an OpenAI-compatible server that is not on this machine."""
+        planner = self.planner.provider == "openai" and not self.planner.openai.local
+        voice = self.voice.provider == "openai" and not is_local(self.voice.openai.base_url)
+        return planner or voice

@@ -30,8 +30,11 @@ log = get_logger(__name__)
 
 class CredentialProvider(StrEnum):
     GEMINI = "gemini"
+    OPENAI = "openai"
     KIE = "kie"
     ELEVENLABS = "elevenlabs"
+    PEXELS = "pexels"
+    PIXABAY = "pixabay"
     NOTION = "notion"
     YOUTUBE = "youtube"
 
@@ -40,16 +43,22 @@ class CredentialProvider(StrEnum):
 # YouTube's stored secret is the channel's OAuth refresh token, which has no process-wide default.
 ENV_VARS: dict[CredentialProvider, str] = {
     CredentialProvider.GEMINI: "GEMINI_API_KEY",
+    CredentialProvider.OPENAI: "OPENAI_API_KEY",
     CredentialProvider.KIE: "KIE_API_KEY",
     CredentialProvider.ELEVENLABS: "ELEVENLABS_API_KEY",
+    CredentialProvider.PEXELS: "PEXELS_API_KEY",
+    CredentialProvider.PIXABAY: "PIXABAY_API_KEY",
     CredentialProvider.NOTION: "NOTION_API_TOKEN",
 }
 
 # Channel config provider names -> the credential each one needs.
 CONFIG_PROVIDER_CREDENTIALS: dict[str, CredentialProvider] = {
     "gemini": CredentialProvider.GEMINI,
+    "openai": CredentialProvider.OPENAI,
     "kling": CredentialProvider.KIE,
     "elevenlabs": CredentialProvider.ELEVENLABS,
+    "pexels": CredentialProvider.PEXELS,
+    "pixabay": CredentialProvider.PIXABAY,
 }
 
 
@@ -62,6 +71,8 @@ def needed_credentials(config: ChannelConfig) -> dict[CredentialProvider, list[s
     needs: dict[CredentialProvider, list[str]] = defaultdict(list)
     for role in PROVIDER_ROLES:
         provider = getattr(config.providers, role).provider
+        if provider == "openai" and not config.providers.openai_key_needed:
+            continue  # a server on this machine needs no key
         credential = CONFIG_PROVIDER_CREDENTIALS.get(provider)
         if credential is not None:
             needs[credential].append(role)

@@ -99,6 +99,32 @@ def check(
     raise typer.Exit(1 if has_fatal(results) else 0)
 
 
+@channels_cli.command("cost-estimate")
+def channels_cost_estimate(
+    slug: Annotated[str, typer.Argument(help="The channel (its YAML file name).")],
+    scenes: Annotated[int, typer.Option(min=6, max=16, help="Scenes in the video.")] = 16,
+    directory: Annotated[Path | None, typer.Option(help="Folder of channel YAML files.")] = None,
+) -> None:
+    """Estimated USD of one video on a channel, per step, at the prices in its YAML."""
+    configure_logging("WARNING", "console", process="cost-estimate")
+    from app.channels.config import ChannelConfigError, load_channel_configs
+    from app.spend.estimate_video import estimate_video
+
+    try:
+        configs = load_channel_configs(directory or get_settings().channel_configs_dir)
+    except ChannelConfigError as exc:
+        typer.echo(f"❌ {exc}", err=True)
+        raise typer.Exit(1) from None
+    config = next((c for c in configs if c.slug == slug), None)
+    if config is None:
+        typer.echo(f"❌ no channel {slug!r}", err=True)
+        raise typer.Exit(1)
+    estimate = estimate_video(config, scenes=scenes)
+    for step, usd in estimate.by_step.items():
+        typer.echo(f"{step:<14} ${usd:.4f}")
+    typer.echo(f"{'total':<14} ${estimate.total_usd:.4f} for {scenes} scenes")
+
+
 @channels_cli.command("sync")
 def channels_sync(
     directory: Annotated[Path | None, typer.Option(help="Folder of channel YAML files.")] = None,

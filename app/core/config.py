@@ -47,8 +47,11 @@ class Settings(BaseSettings):
     notion_api_token: SecretStr | None = None
     notion_webhook_secret: SecretStr | None = None
     gemini_api_key: SecretStr | None = None
+    openai_api_key: SecretStr | None = None  # optional: a local OpenAI-compatible server needs none
     kie_api_key: SecretStr | None = None
     elevenlabs_api_key: SecretStr | None = None
+    pexels_api_key: SecretStr | None = None
+    pixabay_api_key: SecretStr | None = None
     youtube_client_id: str | None = None
     youtube_client_secret: SecretStr | None = None
     discord_webhook_url: SecretStr | None = None
@@ -66,9 +69,13 @@ class Settings(BaseSettings):
     notion_poll_interval_seconds: float = Field(default=60.0, gt=0)
     notion_rate_per_second: float = Field(default=3.0, gt=0)
     gemini_base_url: str = "https://generativelanguage.googleapis.com"
+    openai_base_url: str = "https://api.openai.com/v1"  # or OpenRouter, DeepSeek, Groq, Ollama...
+    llm_retry_base_s: float = Field(default=1.0, gt=0)  # first backoff of a retried LLM call
     kie_base_url: str = "https://api.kie.ai/api/v1"
     catbox_upload_url: str = "https://catbox.moe/user/api.php"
     elevenlabs_base_url: str = "https://api.elevenlabs.io"
+    pexels_base_url: str = "https://api.pexels.com"
+    pixabay_base_url: str = "https://pixabay.com"
     youtube_base_url: str = "https://www.googleapis.com/youtube/v3"
     youtube_upload_base_url: str = "https://www.googleapis.com/upload/youtube/v3"
     youtube_analytics_base_url: str = "https://youtubeanalytics.googleapis.com/v2"

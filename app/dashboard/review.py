@@ -18,9 +18,9 @@ from app.artifacts import service as artifacts
 from app.artifacts.service import FINAL_OUTPUT, Artifact, ArtifactStore
 from app.dashboard.board import step_label
 from app.models import PIPELINE_ORDER, Channel, PipelineStep, Task, TaskStatus
+from app.pipeline.assembly import FINAL_ITEM
 from app.pipeline.service import get_task
 from app.pipeline.state import notion_label
-from app.pipeline.steps import FINAL_ITEM
 from app.review import queue as review_queue
 from app.review.redo import SCENE_STEPS, step_index
 

@@ -156,10 +156,10 @@ class NotionClient:
         error = state.outcome.exception() if state.outcome is not None else None
         if isinstance(error, NotionRateLimitedError):
             return min(error.retry_after, self.retry.max_retry_after)
+        # Positional: tenacity renamed the first parameter (initial -> multiplier) in 9.2, and the
+        # google-genai SDK the tests use pins tenacity below 9.2.
         backoff = wait_exponential_jitter(
-            multiplier=self.retry.backoff_initial,
-            max=self.retry.backoff_max,
-            jitter=self.retry.backoff_initial,
+            self.retry.backoff_initial, self.retry.backoff_max, 2, self.retry.backoff_initial
         )
         return float(backoff(state))
 

@@ -12,7 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.channels.config import ChannelConfig
 from app.channels.sync import get_channel_config
+from app.core.config import get_settings
 from app.models import Channel, PipelineStep, Task
 from app.planning.plan import PlanScene, ProductionPlan
 
@@ -87,8 +89,12 @@ def script_inputs(
     service: str | None = None,
     unit_label: str | None = None,
     units: float = 1,
+    optional_credentials: list[str] | None = None,
 ) -> dict[str, Any]:
+    """``optional_credentials``: keys passed when set but not required (a local server needs none)."""
+    optional = {"optional_credentials": optional_credentials} if optional_credentials else {}
     return {
+        **optional,
         "pool": pool,
         "kind": "script",
         "script": script,
@@ -147,3 +153,38 @@ def scene_image_key(task: Task, plan: ProductionPlan, scene: PlanScene) -> str:
     if scene.layout == "single":
         return asset_key(task, scene.images[0])
     return composite_key(task, scene.number)
+
+
+VOICE_CREDENTIALS = {"elevenlabs": ["elevenlabs"], "openai": ["openai"]}
+VIDEO_CREDENTIALS = {"kling": ["kie"], "pexels": ["pexels"], "pixabay": ["pixabay"]}
+
+
+def stock_args(task: Task, scene: PlanScene, config: ChannelConfig) -> list[str]:
+    """A stock clip's search, reuse rule and fallback (the cache dir is shared by the workers)."""
+    video = config.providers.video
+    stock = video.pexels if video.provider == "pexels" else video.pixabay
+    args = [
+        "--duration", f"{scene.duration_s:g}",
+        "--cache-dir", str(get_settings().workspace_root / "stock"),
+        "--channel", config.slug,
+        "--task-id", str(task.id),
+        "--scene", str(scene.number),
+        "--reuse-window", str(stock.reuse_window_videos),
+    ]  # fmt: skip
+    if scene.stock_query:
+        args += ["--query", scene.stock_query]
+    if video.fallback:
+        args += ["--fallback", video.fallback]
+    return args
+
+
+def openai_voice_args(config: ChannelConfig) -> list[str]:
+    """The speech server's model, voice and price for ``generate_audio.py --provider openai``."""
+    o = config.providers.voice.openai
+    args = ["--tts-model", o.model, "--tts-voice", o.voice, "--tts-speed", f"{o.speed:g}"]
+    args += ["--cost-per-1k-chars", str(o.cost_per_1k_chars_usd)]
+    if o.instructions:
+        args += ["--instructions", o.instructions]
+    if o.base_url:
+        args += ["--base-url", o.base_url]
+    return args

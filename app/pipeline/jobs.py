@@ -30,7 +30,6 @@ from app.core.faults import pause_if_asked
 from app.core.logging import bound_context, get_logger
 from app.core.time import utc_now
 from app.models import ItemStatus, PipelineStep, Task, TaskItem, TaskStatus, VideoCost
-from app.pipeline.deferral import ItemDeferredError, record_deferral
 from app.pipeline.orchestrator import (
     advance,
     audit,
@@ -38,12 +37,14 @@ from app.pipeline.orchestrator import (
     fail_task,
     get_step_row,
     lock_task,
+    record_deferral,
 )
-from app.pipeline.outcome import ItemFailedError, ItemOutcome
+from app.pipeline.outcome import ItemDeferredError, ItemFailedError, ItemOutcome
 from app.pipeline.runner import execute_item
 
 log = get_logger("item_jobs")
 T = TypeVar("T")
+FREE_METERED_SERVICES = frozenset({"pexels", "pixabay"})  # free vendors still ledgered, at $0
 
 
 def _float_list(raw: str | None, default: tuple[float, ...]) -> tuple[float, ...]:
@@ -223,7 +224,9 @@ async def _record_success(claimed: ClaimedItem, outcome: ItemOutcome) -> None:
         item.remote_ids = {**item.remote_ids, **outcome.remote_ids}
         item.cost_usd = Decimal(str(outcome.cost_usd))
         item.error_code = item.error_message = None
-        if outcome.cost_usd > 0:
+        # Stock clips are free but metered: their row (at $0) shows which vendor served the clip.
+        stock = outcome.service in FREE_METERED_SERVICES and "stock_id" in outcome.result
+        if outcome.cost_usd > 0 or stock:
             session.add(
                 VideoCost(
                     task_id=task.id,
@@ -251,6 +254,17 @@ async def _record_success(claimed: ClaimedItem, outcome: ItemOutcome) -> None:
         audit_item(
             session, task, item, actor="worker", action="item.completed", cost_usd=outcome.cost_usd
         )
+        if outcome.result.get("fallback_from"):
+            audit_item(
+                session,
+                task,
+                item,
+                actor="worker",
+                action="item.fallback",
+                provider=outcome.result.get("provider"),
+                instead_of=outcome.result["fallback_from"],
+                reason=outcome.result.get("fallback_reason"),
+            )
         await session.flush()
         if task.status == TaskStatus.RUNNING and task.step == item.step:
             await advance(session, task, item.step)

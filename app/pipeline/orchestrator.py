@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts.service import alert_after_commit
 from app.channels.sync import get_channel_config
+from app.core.database import session_scope
 from app.core.logging import get_logger
 from app.core.time import utc_now
 from app.models import (
@@ -31,6 +32,7 @@ from app.models import (
 )
 from app.ops.audit import record_audit
 from app.pipeline.items import ItemSpec, gates_for
+from app.pipeline.outcome import ItemDeferredError
 from app.pipeline.queue import ItemJob, enqueue_items, notify_dispatcher
 from app.pipeline.state import ensure_transition, next_step
 from app.pipeline.steps import build_item_specs
@@ -338,3 +340,35 @@ async def fail_task(
         code=code,
     )
     await notify_dispatcher(session, "failed")
+
+
+async def record_deferral(
+    *, item_id: uuid.UUID, task_id: uuid.UUID, deferral: ItemDeferredError
+) -> None:
+    """Put the item back in the queue (its start not counted) and say why on the task."""
+    async with session_scope() as session:
+        task = await lock_task(session, task_id)
+        item = await session.get(TaskItem, item_id, with_for_update=True)
+        if task is None or item is None:
+            return
+        item.status = ItemStatus.QUEUED
+        item.attempts = max(item.attempts - 1, 0)
+        item.lease_owner = item.lease_expires_at = None
+        item.error_code, item.error_message = deferral.code, deferral.reason
+        if task.status == TaskStatus.RUNNING and task.step == item.step:
+            task.status_reason = deferral.reason
+        audit_item(
+            session,
+            task,
+            item,
+            actor="worker",
+            action="item.deferred",
+            code=deferral.code,
+            delay_s=deferral.delay.total_seconds(),
+        )
+    log.info(
+        "item.deferred",
+        code=deferral.code,
+        delay_s=deferral.delay.total_seconds(),
+        reason=deferral.reason,
+    )

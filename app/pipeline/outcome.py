@@ -1,4 +1,4 @@
-"""What an item run gives back or fails with, and the secrets a paid call runs with.
+"""What an item run gives back, fails with or waits for, and the secrets a paid call runs with.
 
 Shared by the runner and by the step handlers that live in other domains (the planner, the
 YouTube uploader), so those never import the runner that dispatches to them.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from app.core.config import get_settings
@@ -27,6 +28,16 @@ class ItemFailedError(Exception):
         self.retryable = retryable
 
 
+class ItemDeferredError(Exception):
+    """Run this item again after ``delay``; ``reason`` is shown on the task."""
+
+    def __init__(self, code: str, reason: str, *, delay: timedelta) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+        self.delay = delay
+
+
 @dataclass
 class ItemOutcome:
     output_keys: dict[str, Any] = field(default_factory=dict)
@@ -43,8 +54,14 @@ class ItemOutcome:
     youtube_url: str | None = None
 
 
-async def credential_env(channel_id: uuid.UUID, providers: list[str]) -> dict[str, str]:
-    """Environment for the script: the channel's stored secret, else the process-wide one."""
+async def credential_env(
+    channel_id: uuid.UUID, providers: list[str], *, optional: frozenset[str] = frozenset()
+) -> dict[str, str]:
+    """Environment for the script: the channel's stored secret, else the process-wide one.
+
+    A provider in ``optional`` (an OpenAI-compatible server on this machine needs no key) is left
+    out when neither is set instead of failing the item.
+    """
     if not providers:
         return {}
     from app.channels.credentials import ENV_VARS, CredentialProvider, get_credential
@@ -52,8 +69,11 @@ async def credential_env(channel_id: uuid.UUID, providers: list[str]) -> dict[st
     settings = get_settings()
     fallback = {
         "gemini": settings.gemini_api_key,
+        "openai": settings.openai_api_key,
         "kie": settings.kie_api_key,
         "elevenlabs": settings.elevenlabs_api_key,
+        "pexels": settings.pexels_api_key,
+        "pixabay": settings.pixabay_api_key,
     }
     env: dict[str, str] = {}
     async with session_scope() as session:
@@ -62,6 +82,8 @@ async def credential_env(channel_id: uuid.UUID, providers: list[str]) -> dict[st
             value = await get_credential(session, channel_id, provider)
             secret = fallback.get(provider)
             value = value or (secret.get_secret_value() if secret else None)
+            if not value and provider in optional:
+                continue
             if not value:
                 raise ItemFailedError(
                     "CREDENTIALS_MISSING",

@@ -28,6 +28,8 @@ DEFAULT_POOL_LIMITS: dict[str, int] = {
     "composite": 2,
     "kling": 5,
     "kenburns": 2,
+    "pexels": 2,
+    "pixabay": 2,
     "elevenlabs": 3,
     "espeak": 2,
     "synth": 2,

@@ -123,7 +123,11 @@ async def _run_script(
         args += [flag, str(directory)]
     if remote_ids.get("kling_task_id"):
         args += ["--resume-task-id", str(remote_ids["kling_task_id"])]
-    env = await credential_env(channel_id, list(inputs.get("credentials", [])))
+    env = await credential_env(
+        channel_id,
+        list(inputs.get("credentials", [])),
+        optional=frozenset(inputs.get("optional_credentials", [])),
+    )
 
     async def on_event(event: dict[str, Any]) -> None:
         if event.get("event") == "remote_task" and event.get("task_id"):
@@ -190,12 +194,16 @@ async def _run_plan(task_id: uuid.UUID, inputs: dict[str, Any]) -> ItemOutcome:
         raise ItemFailedError("PLAN_INVALID", str(exc), retryable=False) from None
     return ItemOutcome(
         plan=made.plan,
-        result={"source": made.source, "scenes": len(made.plan["scenes"])},
+        result={
+            "source": made.source,
+            "scenes": len(made.plan["scenes"]),
+            **({"tokens": made.tokens} if made.tokens else {}),
+        },
         cost_usd=made.cost_usd,
         service=made.source,
         model=made.model,
-        units=1 if made.cost_usd else 0,
-        unit_label="call",
+        units=(made.units if made.units is not None else 1) if made.cost_usd else 0,
+        unit_label=made.unit_label,
     )
 
 

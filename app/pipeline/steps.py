@@ -8,28 +8,30 @@ which waits for every segment (``after``).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from app.channels.config import ChannelConfig
 from app.channels.sync import get_channel_config
 from app.models import Channel, PipelineStep, Task
+from app.pipeline.assembly import assembly_specs
 from app.pipeline.items import (
-    KEY_REF,
+    VIDEO_CREDENTIALS,
+    VOICE_CREDENTIALS,
     ItemSpec,
     asset_key,
     clip_key,
     composite_key,
     final_key,
     narration_key,
+    openai_voice_args,
     scene_image_key,
     scene_item,
     script_inputs,
-    segment_key,
     sfx_key,
+    stock_args,
     user_copy_spec,
 )
-from app.planning.plan import PlanScene, ProductionPlan, character_position
+from app.planning.plan import ProductionPlan, character_position
 
 
 def _plan_items(task: Task, config: ChannelConfig) -> list[ItemSpec]:
@@ -42,6 +44,8 @@ def _plan_items(task: Task, config: ChannelConfig) -> list[ItemSpec]:
     }
     if planner.provider == "gemini":
         inputs["cost_usd"] = str(planner.gemini.cost_per_call_usd)  # read by cost_estimate
+    elif planner.provider == "openai":
+        inputs["cost_usd"] = str(planner.openai.estimated_cost_usd)
     return [ItemSpec(key="plan", pool="planner", inputs=inputs)]
 
 
@@ -165,6 +169,9 @@ def _video_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> lis
                 str(kling.timeout_s),
             ]
             units, timeout = float(duration), kling.timeout_s + 300
+        elif video.provider in ("pexels", "pixabay"):
+            args += stock_args(task, scene, config)
+            units, timeout = scene.duration_s, 900
         else:
             args += ["--duration", f"{scene.duration_s:g}"]
             units, timeout = scene.duration_s, 900
@@ -179,7 +186,7 @@ def _video_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> lis
                     args=args,
                     in_files=[("--image", scene_image_key(task, plan, scene))],
                     out_files=[("--output", clip_key(task, scene.number))],
-                    credentials=["kie"] if video.provider == "kling" else [],
+                    credentials=VIDEO_CREDENTIALS.get(video.provider, []),
                     timeout_s=timeout,
                     unit_label="second",
                     units=units,
@@ -217,6 +224,8 @@ def _narration_items(task: Task, plan: ProductionPlan, config: ChannelConfig) ->
                 "--cost-per-1k-chars",
                 str(v.cost_per_1k_chars_usd),
             ]
+        elif voice.provider == "openai":
+            args += openai_voice_args(config)
         else:
             e = voice.espeak
             args += ["--voice", e.voice, "--rate", str(e.rate), "--pitch", str(e.pitch)]
@@ -230,7 +239,8 @@ def _narration_items(task: Task, plan: ProductionPlan, config: ChannelConfig) ->
                     "generate_audio.py",
                     args=args,
                     out_files=[("--output", narration_key(task, scene.number))],
-                    credentials=["elevenlabs"] if voice.provider == "elevenlabs" else [],
+                    credentials=VOICE_CREDENTIALS.get(voice.provider, []),
+                    optional_credentials=["openai"] if voice.provider == "openai" else None,
                     timeout_s=300,
                     unit_label="character",
                     units=len(scene.narration),
@@ -301,98 +311,3 @@ def build_item_specs(*, task: Task, channel: Channel, step: PipelineStep) -> lis
         PipelineStep.ASSEMBLY: _assembly_items,
     }
     return builders[step](task, plan, config)
-
-
-FINAL_ITEM = "final"
-
-
-def _media_ref(path: str | None) -> str | None:
-    """Branding media are workspace-relative unless absolute."""
-    if path is None:
-        return None
-    return path if path.startswith("/") else f"{KEY_REF}{path}"
-
-
-def _caption_style(config: ChannelConfig) -> dict[str, Any]:
-    style = config.branding.captions.model_dump(mode="json")
-    style["position"] = {"middle": "center"}.get(style["position"], style["position"])
-    return style
-
-
-def _gain_db(volume: float) -> float:
-    """The channel gives music volume as a fraction; the script takes decibels."""
-    return -60.0 if volume <= 0.001 else round(20 * math.log10(volume), 2)
-
-
-def _scene_json(task: Task, config: ChannelConfig, scene_plan: PlanScene) -> dict[str, Any]:
-    """A scene lasts its narration plus padding, and at least the plan's ``duration_s``."""
-    captions = config.branding.captions
-    number, narration = scene_plan.number, scene_plan.narration
-    scene: dict[str, Any] = {
-        "number": number,
-        "min_duration_s": scene_plan.duration_s,
-        "clip": f"{KEY_REF}{clip_key(task, number)}",
-        "narration": f"{KEY_REF}{narration_key(task, number)}",
-        "sfx": f"{KEY_REF}{sfx_key(task, number)}",
-        "narration_text": narration,
-        "size": config.frame.size,
-        "captions": _caption_style(config) if captions.enabled else None,
-    }
-    watermark = config.branding.watermark
-    if watermark is not None:
-        scene["watermark"] = {
-            **watermark.model_dump(mode="json"),
-            "path": _media_ref(watermark.path),
-        }
-    return scene
-
-
-def assembly_specs(task: Task, plan: ProductionPlan, config: ChannelConfig) -> list[ItemSpec]:
-    specs: list[ItemSpec] = []
-    for scene in plan.scenes:
-        specs.append(
-            ItemSpec(
-                key=scene_item(scene.number),
-                pool="segment",
-                scene_number=scene.number,
-                inputs=script_inputs(
-                    "segment",
-                    "assemble_video.py",
-                    args=[],
-                    json_files={"--scene": _scene_json(task, config, scene)},
-                    out_files=[("--output", segment_key(task, scene.number))],
-                    timeout_s=900,
-                ),
-            )
-        )
-    branding = config.branding
-    manifest: dict[str, Any] = {
-        "segments": [f"{KEY_REF}{segment_key(task, s.number)}" for s in plan.scenes],
-        "size": config.frame.size,
-        "intro": _media_ref(branding.intro),
-        "outro": _media_ref(branding.outro),
-        "music": (
-            {"path": _media_ref(branding.music.path), "gain_db": _gain_db(branding.music.volume)}
-            if branding.music
-            else None
-        ),
-    }
-    final = script_inputs(
-        "final",
-        "assemble_video.py",
-        args=[],
-        json_files={"--manifest": manifest},
-        out_files=[("--output", final_key(task))],
-        timeout_s=1800,
-    )
-    final["final"] = True
-    final["dir_args"] = [["--cache-dir", "cache/branding"]]
-    specs.append(
-        ItemSpec(
-            key=FINAL_ITEM,
-            pool="final",
-            inputs=final,
-            after=tuple(scene_item(s.number) for s in plan.scenes),
-        )
-    )
-    return specs

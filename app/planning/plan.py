@@ -35,6 +35,7 @@ MAX_NARRATION_CHARS = 1000
 MAX_ASSET_PROMPT_CHARS = 2000
 MAX_MOTION_PROMPT_CHARS = 2000
 MAX_SFX_PROMPT_CHARS = 500
+MAX_STOCK_QUERY_CHARS = 100  # Pixabay's limit for q
 MAX_TITLE_CHARS = 200  # the upload step fits it to YouTube's 100
 MIN_SCENE_SECONDS = 1.0
 MAX_SCENE_SECONDS = 60.0
@@ -142,6 +143,9 @@ class PlanScene(_PlanPart):
     motion_prompt: MotionPrompt
     sfx_prompt: SfxPrompt
     duration_s: float = Field(ge=MIN_SCENE_SECONDS, le=MAX_SCENE_SECONDS)
+    # A few words to search stock footage with (Pexels, Pixabay); without it the clip step derives
+    # one from the motion prompt.
+    stock_query: str | None = Field(default=None, min_length=1, max_length=MAX_STOCK_QUERY_CHARS)
     media: SceneMedia | None = None
 
     @property

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from app.models import PIPELINE_ORDER, PipelineStep
+from app.pipeline.assembly import FINAL_ITEM
 from app.pipeline.items import scene_item
-from app.pipeline.steps import FINAL_ITEM
 from app.planning.plan import ProductionPlan
 
 ItemRef = tuple[PipelineStep, str]

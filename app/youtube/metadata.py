@@ -8,6 +8,7 @@ or the task's title/topic, is what the operator has to change.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,6 +59,34 @@ def _check(text: str, *, field: str, slug: str, what: str, max_len: int, in_byte
     return text
 
 
+def clip_credits(results: Sequence[Mapping[str, Any] | None]) -> list[str]:
+    """One line per distinct stock clip ("Video by NAME on Pexels: URL"), in scene order.
+
+    The stock vendors ask that the videographer and the vendor be credited where the video is
+    shown, so the clip step's attribution travels into the description.
+    """
+    lines: list[str] = []
+    for result in results:
+        attribution = (result or {}).get("attribution")
+        credit = attribution.get("credit") if isinstance(attribution, Mapping) else None
+        if isinstance(credit, str) and credit and credit not in lines:
+            lines.append(credit.replace("<", "").replace(">", ""))
+    return lines
+
+
+def _with_credits(description: str, credits: Sequence[str]) -> str:
+    """The description plus as many credit lines as fit YouTube's byte limit."""
+    if not credits:
+        return description
+    text = f"{description}\n\n" if description else ""
+    for line in credits:
+        candidate = f"{text}{line}\n"
+        if len(candidate.strip().encode()) > YOUTUBE_DESCRIPTION_MAX_BYTES:
+            break
+        text = candidate
+    return text.strip()
+
+
 def build_video_resource(
     config: ChannelConfig,
     *,
@@ -65,8 +94,12 @@ def build_video_resource(
     topic: str | None,
     channel_name: str,
     now: datetime,
+    credits: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """``{"snippet": ..., "status": ...}`` for ``part=snippet,status``; raises ``MetadataError``."""
+    """``{"snippet": ..., "status": ...}`` for ``part=snippet,status``; raises ``MetadataError``.
+
+    ``credits`` (stock clip attributions) are appended after the channel's description.
+    """
     youtube = config.youtube
     values = template_values(title=title, topic=topic, channel_name=channel_name, now=now)
     rendered_title = " ".join(render_template(youtube.title_template, values).split())
@@ -83,6 +116,7 @@ def build_video_resource(
     ):
         field = f"{what}_template"
         _check(text, field=field, slug=config.slug, what=what, max_len=max_len, in_bytes=in_bytes)
+    description = _with_credits(description, credits)
     snippet: dict[str, Any] = {
         "title": rendered_title,
         "description": description,

@@ -39,10 +39,14 @@ from app.core.config import Settings, get_settings
 from app.core.database import session_scope
 from app.core.encryption import SecretDecryptionError, secret_box
 from app.core.logging import get_logger
-from app.models import Channel, ChannelCredential, Task
-from app.pipeline.deferral import ItemDeferredError
+from app.models import Channel, ChannelCredential, PipelineStep, Task, TaskItem
 from app.pipeline.items import asset_key
-from app.pipeline.outcome import ItemFailedError, ItemOutcome, RemoteIdsCallback
+from app.pipeline.outcome import (
+    ItemDeferredError,
+    ItemFailedError,
+    ItemOutcome,
+    RemoteIdsCallback,
+)
 from app.youtube.client import (
     DEFAULT_TIMEOUT,
     YouTubeAuthError,
@@ -53,7 +57,7 @@ from app.youtube.client import (
     YouTubeUploadSessionGoneError,
 )
 from app.youtube.ledger import Clock, LedgerMeter, QuotaDeferredError, QuotaLedger
-from app.youtube.metadata import MetadataError, build_video_resource
+from app.youtube.metadata import MetadataError, build_video_resource, clip_credits
 from app.youtube.oauth import (
     Backoff,
     InvalidGrantError,
@@ -116,6 +120,7 @@ class _Job:
     config: ChannelConfig
     refresh_token: str
     needs_reauth: bool
+    credits: tuple[str, ...] = ()
 
 
 async def _load(task_id: uuid.UUID, channel_id: uuid.UUID) -> _Job:
@@ -130,6 +135,12 @@ async def _load(task_id: uuid.UUID, channel_id: uuid.UUID) -> _Job:
                 ChannelCredential.provider == CredentialProvider.YOUTUBE.value,
             )
         )
+        clips = await session.scalars(
+            select(TaskItem.result)
+            .where(TaskItem.task_id == task_id, TaskItem.step == PipelineStep.VIDEOS)
+            .order_by(TaskItem.scene_number)
+        )
+        credits = tuple(clip_credits(list(clips)))
         try:
             token = await get_credential(session, channel_id, CredentialProvider.YOUTUBE.value)
         except SecretDecryptionError as exc:
@@ -141,7 +152,8 @@ async def _load(task_id: uuid.UUID, channel_id: uuid.UUID) -> _Job:
             f"{channel.slug}",
             retryable=False,
         )
-    return _Job(task, channel, get_channel_config(channel), token, credential.needs_reauth)
+    config = get_channel_config(channel)
+    return _Job(task, channel, config, token, credential.needs_reauth, credits)
 
 
 def _fingerprint(path: Path) -> tuple[int, str]:
@@ -335,6 +347,7 @@ async def publish_to_youtube(
             topic=job.task.topic,
             channel_name=job.channel.name,
             now=ledger.now(),
+            credits=job.credits,
         )
     except MetadataError as exc:
         raise ItemFailedError("YOUTUBE_METADATA_INVALID", exc.message, retryable=False) from None
