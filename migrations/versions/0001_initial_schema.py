@@ -1,9 +1,9 @@
-"""Initial schema: every table of app/models.py and the append-only trigger on audit_logs.
+"""Initial schema: every table of app/models/ and the append-only trigger on audit_logs.
 
 Tables: channels, channel credentials, tasks, task steps and items, reviews, audit log, video
 costs, YouTube quota usage, Notion sync state, webhook events.
 
-Written by hand to match app/models.py; tests/test_migrations.py proves there is no drift.
+Written by hand to match app/models/; tests/test_migrations.py proves there is no drift.
 
 Revision ID: 0001
 Revises:
