@@ -266,6 +266,9 @@ async def test_channels_page_weighs_credentials_against_what_the_providers_need(
         "gemini": "missing",  # the image provider needs it and nothing provides it
         "elevenlabs": "from environment",
         "kie": "not needed",  # video is kenburns
+        "openai": "not needed",  # neither planner nor voice is openai
+        "pexels": "not needed",  # no stock clips
+        "pixabay": "not needed",
         "notion": "not needed",  # no board configured
         "youtube": "not connected",
     }
