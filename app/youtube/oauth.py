@@ -28,6 +28,8 @@ log = get_logger(__name__)
 YOUTUBE_SCOPES = (
     "https://www.googleapis.com/auth/youtube.upload",
     "https://www.googleapis.com/auth/youtube",
+    # watch time for the statistics collector; a token granted without it still uploads
+    "https://www.googleapis.com/auth/yt-analytics.readonly",
 )
 
 Sleep = Callable[[float], Awaitable[None]]
