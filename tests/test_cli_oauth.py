@@ -148,6 +148,7 @@ async def test_loopback_flow_stores_the_refresh_token(app_db: AsyncEngine, googl
     # the consent asked for watch time too, so the new token can read YouTube Analytics
     asked = parse_qs(urlsplit(url).query)["scope"][0].split()
     assert ANALYTICS_SCOPE in asked and "https://www.googleapis.com/auth/youtube.upload" in asked
+    assert "https://www.googleapis.com/auth/youtube.force-ssl" in asked  # caption tracks
     assert ANALYTICS_SCOPE in google.fake.refresh_scopes[token].split()
     assert token not in stdout + stderr  # never printed
 
