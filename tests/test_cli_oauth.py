@@ -35,6 +35,7 @@ from tests.fakes.youtube import (
     running,
     settings_env,
 )
+from tests.fakes.youtube_after import ANALYTICS_SCOPE
 from tests.routes.factories import add_channel
 
 
@@ -144,6 +145,11 @@ async def test_loopback_flow_stores_the_refresh_token(app_db: AsyncEngine, googl
     assert token is not None and token.startswith("1//fake-") and token != REFRESH_TOKEN
     assert token in google.fake.refresh_tokens
     assert google.fake.calls["token.authorization_code"] == 1
+    # the consent asked for watch time too, so the new token can read YouTube Analytics
+    asked = parse_qs(urlsplit(url).query)["scope"][0].split()
+    assert ANALYTICS_SCOPE in asked and "https://www.googleapis.com/auth/youtube.upload" in asked
+    assert "https://www.googleapis.com/auth/youtube.force-ssl" in asked  # caption tracks
+    assert ANALYTICS_SCOPE in google.fake.refresh_scopes[token].split()
     assert token not in stdout + stderr  # never printed
 
 

@@ -151,6 +151,14 @@ class YouTubeClient:
         self._sleep = sleep
         self._meter = meter
 
+    @property
+    def base_url(self) -> str:
+        return self._base
+
+    @property
+    def upload_base_url(self) -> str:
+        return self._upload_base
+
     async def _request(
         self, operation: str | None, method: str, url: str, **kwargs: Any
     ) -> httpx.Response:
@@ -328,7 +336,7 @@ class YouTubeClient:
             if on_progress is not None:
                 on_progress(offset, total)
 
-    async def _metered_json(
+    async def metered_json(
         self, method: str, url: str, operation: str, **kwargs: Any
     ) -> dict[str, Any]:
         """A metered Data API call (named after its quota cost) whose answer is a JSON object."""
@@ -339,7 +347,7 @@ class YouTubeClient:
     async def list_videos(
         self, ids: list[str], *, part: str = "snippet,status"
     ) -> list[dict[str, Any]]:
-        body = await self._metered_json(
+        body = await self.metered_json(
             "GET", f"{self._base}/videos", "videos.list", params={"part": part, "id": ",".join(ids)}
         )
         items: list[dict[str, Any]] = body.get("items", [])
@@ -349,14 +357,14 @@ class YouTubeClient:
         self, resource: dict[str, Any], *, part: str = "snippet,status"
     ) -> dict[str, Any]:
         """videos.update: mutable fields of ``part`` left out of ``resource`` are cleared."""
-        return await self._metered_json(
+        return await self.metered_json(
             "PUT", f"{self._base}/videos", "videos.update", params={"part": part}, json=resource
         )
 
     async def set_thumbnail(
         self, video_id: str, data: bytes, *, content_type: str = "image/jpeg"
     ) -> dict[str, Any]:
-        return await self._metered_json(
+        return await self.metered_json(
             "POST",
             f"{self._upload_base}/thumbnails/set",
             "thumbnails.set",

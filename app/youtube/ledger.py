@@ -34,6 +34,9 @@ CLASSIC_COSTS: dict[str, int] = {
     "videos.update": 50,
     "videos.list": 1,
     "thumbnails.set": 50,
+    "captions.list": 50,
+    "captions.insert": 400,
+    "captions.update": 450,
 }
 RESET_MARGIN = timedelta(minutes=1)
 

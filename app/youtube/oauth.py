@@ -28,6 +28,10 @@ log = get_logger(__name__)
 YOUTUBE_SCOPES = (
     "https://www.googleapis.com/auth/youtube.upload",
     "https://www.googleapis.com/auth/youtube",
+    # caption tracks: captions.insert, list and update need this scope
+    "https://www.googleapis.com/auth/youtube.force-ssl",
+    # watch time for the statistics collector; a token granted without it still uploads
+    "https://www.googleapis.com/auth/yt-analytics.readonly",
 )
 
 Sleep = Callable[[float], Awaitable[None]]

@@ -50,7 +50,7 @@ def test_the_day_is_pacific_and_resets_at_pacific_midnight_across_dst() -> None:
 
 
 def test_costs_default_to_the_classic_table_and_take_overrides() -> None:
-    assert quota_costs(Settings()) == {"videos.insert": 1600, "videos.update": 50, "videos.list": 1, "thumbnails.set": 50}  # fmt: skip
+    assert quota_costs(Settings()) == {"videos.insert": 1600, "videos.update": 50, "videos.list": 1, "thumbnails.set": 50, "captions.list": 50, "captions.insert": 400, "captions.update": 450}  # fmt: skip
     granular = Settings(youtube_quota_costs={"videos.insert": 100})
     assert quota_costs(granular)["videos.insert"] == 100
     with pytest.raises(ValueError, match=r"unknown call 'search\.list'"):
