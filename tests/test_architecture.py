@@ -14,6 +14,7 @@ import grimp
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("app", "scripts", "benchmarks")
 MAX_MODULES_PER_FOLDER = 15
+MAX_MODULE_LINES = 400
 
 
 def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:
@@ -92,6 +93,16 @@ def test_no_folder_under_app_holds_more_than_fifteen_modules() -> None:
         if (count := len(list(folder.glob("*.py")))) > MAX_MODULES_PER_FOLDER
     }
     assert crowded == {}
+
+
+def test_product_modules_stay_under_four_hundred_lines() -> None:
+    long = {
+        str(path.relative_to(ROOT)): lines
+        for top in ("app", "scripts", "benchmarks")
+        for path in (ROOT / top).rglob("*.py")
+        if (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}
 
 
 def test_no_test_code_inside_the_product() -> None:

@@ -41,12 +41,7 @@ from app.core.encryption import SecretDecryptionError, secret_box
 from app.core.logging import get_logger
 from app.models import Channel, ChannelCredential, PipelineStep, Task, TaskItem
 from app.pipeline.items import asset_key
-from app.pipeline.outcome import (
-    ItemDeferredError,
-    ItemFailedError,
-    ItemOutcome,
-    RemoteIdsCallback,
-)
+from app.pipeline.outcome import ItemDeferredError, ItemFailedError, ItemOutcome, RemoteIdsCallback
 from app.youtube.client import (
     DEFAULT_TIMEOUT,
     YouTubeAuthError,
