@@ -31,6 +31,7 @@ DEFAULT_POOL_LIMITS: dict[str, int] = {
     "pexels": 2,
     "pixabay": 2,
     "elevenlabs": 3,
+    "openai": 3,  # OpenAI-compatible speech (voice: openai)
     "espeak": 2,
     "synth": 2,
     "segment": 3,
