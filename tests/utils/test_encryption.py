@@ -216,7 +216,9 @@ async def test_credential_status_never_shows_the_secret(
     status = await credential_status(db_session, channel_id)
     assert status["youtube"].present and status["youtube"].needs_reauth
     assert not status["gemini"].present and not status["gemini"].needs_reauth
-    assert set(status) == {"gemini", "kie", "elevenlabs", "notion", "youtube"}
+    assert set(status) == {
+        *("gemini", "openai", "kie", "pexels", "pixabay", "elevenlabs", "notion", "youtube")
+    }
     assert SECRET not in repr(status)
 
 
