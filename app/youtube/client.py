@@ -18,7 +18,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
@@ -34,6 +34,10 @@ RETRYABLE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "ba
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 ProgressCallback = Callable[[int, int], None]
+
+
+if TYPE_CHECKING:
+    from app.core.config import Settings
 
 
 class QuotaMeter(Protocol):
@@ -150,6 +154,26 @@ class YouTubeClient:
         self._backoff = backoff or Backoff()
         self._sleep = sleep
         self._meter = meter
+
+    @classmethod
+    def from_settings(
+        cls,
+        http: httpx.AsyncClient,
+        tokens: TokenSource,
+        settings: Settings,
+        *,
+        backoff: Backoff,
+        meter: QuotaMeter,
+    ) -> YouTubeClient:
+        """The client every step uses: Google's hosts from settings (fakes in tests), metered."""
+        return cls(
+            http,
+            tokens,
+            base_url=settings.youtube_base_url,
+            upload_base_url=settings.youtube_upload_base_url,
+            backoff=backoff,
+            meter=meter,
+        )
 
     @property
     def base_url(self) -> str:

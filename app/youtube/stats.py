@@ -234,13 +234,8 @@ class _ChannelPass:
         backoff = Backoff(attempts=3, base_s=settings.youtube_retry_base_s)
         async with httpx.AsyncClient(timeout=DEFAULT_TIMEOUT) as http:
             tokens = TokenSource(http, app, self.token, backoff=backoff)
-            client = YouTubeClient(
-                http,
-                tokens,
-                base_url=settings.youtube_base_url,
-                upload_base_url=settings.youtube_upload_base_url,
-                backoff=backoff,
-                meter=meter,
+            client = YouTubeClient.from_settings(
+                http, tokens, settings, backoff=backoff, meter=meter
             )
             for start in range(0, len(due), BATCH):
                 batch = due[start : start + BATCH]

@@ -352,14 +352,7 @@ async def publish_to_youtube(
     meter = _meter(job, ledger, oauth_client.project)
     async with httpx.AsyncClient(timeout=DEFAULT_TIMEOUT) as http:
         tokens = TokenSource(http, app, job.refresh_token, backoff=backoff)
-        client = YouTubeClient(
-            http,
-            tokens,
-            base_url=settings.youtube_base_url,
-            upload_base_url=settings.youtube_upload_base_url,
-            backoff=backoff,
-            meter=meter,
-        )
+        client = YouTubeClient.from_settings(http, tokens, settings, backoff=backoff, meter=meter)
         publisher = _Publisher(job, client, meter, settings, on_remote_ids)
         try:
             video_id = str(remote_ids.get(REMOTE_VIDEO) or "")
