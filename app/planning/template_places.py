@@ -37,7 +37,7 @@ PLACES: dict[str, Place] = {
         "the wooden deck of an old sailing vessel, open sea beyond the rail",
     ),
     "underwater": Place(
-        ("underwater", "seabed", "reef", "coral", "deep", "octopus"),
+        ("underwater", "seabed", "reef", "coral", "deep", "octopus", "octopuses", "seaweed"),
         "underwater near the seabed, light rays and seaweed",
     ),
     "coast": Place(
@@ -54,7 +54,17 @@ PLACES: dict[str, Place] = {
         "a market street with striped stalls",
     ),
     "city": Place(
-        ("city", "cities", "street", "streets", "skyline", "downtown", "traffic", "buildings"),
+        (
+            "city",
+            "cities",
+            "street",
+            "streets",
+            "skyline",
+            "downtown",
+            "traffic",
+            "buildings",
+            "canals",
+        ),
         "a city street with tall buildings",
         "car",
     ),
@@ -131,7 +141,7 @@ PLACES: dict[str, Place] = {
         "a forest of tall pines",
     ),
     "mountain": Place(
-        ("mountain", "mountains", "peak", "summit", "climb", "climbed", "valley"),
+        ("mountain", "mountains", "peak", "summit", "valley", "volcano", "volcanoes"),
         "snowy mountains above a green valley",
     ),
     "snowfield": Place(
@@ -139,7 +149,7 @@ PLACES: dict[str, Place] = {
         "a snowfield under a wide sky",
     ),
     "desert": Place(
-        ("desert", "dune", "dunes", "sahara", "pyramid", "pyramids", "egypt", "sand", "camel"),
+        ("desert", "dune", "dunes", "sahara", "pyramid", "pyramids", "egypt", "camel"),
         "a desert with dunes and cacti",
     ),
     "cave": Place(
@@ -194,14 +204,16 @@ FAMILIES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("science", "experiment", "chemistry", "physics", "discovery", "invention", "inventor",
       "electricity", "atom", "atoms", "school"),
      ("laboratory", "classroom", "library", "city")),
-    (("city", "cities", "town", "street", "tokyo", "london", "paris", "york", "skyline",
-      "traffic", "subway", "downtown", "urban", "metro"),
+    (("city", "cities", "town", "street", "streets", "tokyo", "london", "paris", "york",
+      "venice", "berlin", "skyline", "traffic", "subway", "downtown", "urban", "metro", "canals"),
      ("city", "market", "harbour", "city")),
     (("snow", "winter", "arctic", "antarctic", "ice", "glacier", "polar"),
      ("snowfield", "mountain", "sea")),
     (("desert", "sahara", "dune", "dunes", "egypt", "pyramid", "pyramids", "pharaoh"),
      ("desert", "river", "desert", "library")),
     (("cave", "caves", "underground", "mine", "mines"), ("cave", "mountain", "forest")),
+    (("octopus", "octopuses", "reef", "coral", "jellyfish", "squid", "seahorse", "underwater"),
+     ("underwater", "coast", "underwater", "sea")),
 )  # fmt: skip
 DEFAULT_FAMILY = ("meadow", "forest", "mountain", "river")
 SPACE_FAMILY = FAMILIES[2][1]

@@ -91,3 +91,53 @@ def test_a_different_brief_gives_a_different_plan() -> None:
     other = plan_from_brief(**{**BRIEF, **rockets, "story_direction": None})
     assert other != plan_from_brief(**BRIEF)
     assert next(iter(_environments(other))).startswith("space-")
+
+
+# Five briefs as a user writes them (topic and story direction), with the places a viewer would
+# accept for each: chosen by hand from what the words describe, not from the planner's output.
+TOPIC_BRIEFS: dict[str, tuple[str, set[str], str]] = {
+    "How to make fresh pasta at home": (
+        "Start with flour and eggs on a wooden board. Knead the dough until it is smooth. "
+        "Roll it thin and cut it into ribbons. Boil the pasta and serve it with butter.",
+        {"kitchen", "farm", "market"},
+        "kitchen",
+    ),
+    "Why Mars is red": (
+        "Mars is covered in iron dust. Over billions of years the iron rusted. "
+        "Dust storms lift the red dust into the sky. From Earth, the planet glows at night.",
+        {"space", "sky", "laboratory"},
+        "space",
+    ),
+    "The day the Berlin Wall fell": (
+        "In 1961 a wall split the city in two. Families were cut off for decades. "
+        "On a cold November night the gates opened. Crowds climbed the wall with hammers.",
+        {"city", "market", "harbour", "library", "castle", "village"},
+        "city",
+    ),
+    "How octopuses change colour": (
+        "An octopus hides among the rocks of the reef. Its skin holds millions of colour cells. "
+        "In a second it turns from red to sand. Predators swim past without seeing it.",
+        {"underwater", "coast", "sea"},
+        "underwater",
+    ),
+    "A day in Venice": (
+        "Venice is built on more than a hundred islands. Canals run where streets would be. "
+        "Gondolas carry people past old palaces. At night the bridges glow over the water.",
+        {"city", "market", "harbour", "river"},
+        "city",
+    ),
+}
+
+
+def test_briefs_with_a_story_get_places_of_their_own_kind() -> None:
+    for topic, (direction, kinds, first) in TOPIC_BRIEFS.items():
+        plan = plan_from_brief(title=topic, topic=topic, story_direction=direction)
+        per_scene = [
+            name.rsplit("-", 1)[0]
+            for scene in plan["scenes"]
+            for name in scene["images"]
+            if name in _environments(plan)
+        ]
+        assert set(per_scene) <= kinds, (topic, per_scene)
+        assert per_scene[0] == first, (topic, per_scene)
+        assert len(set(per_scene)) >= 2, (topic, per_scene)
