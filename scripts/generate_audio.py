@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Speak a scene's narration into an audio file: ElevenLabs, an OpenAI-compatible server, or espeak-ng.
+"""Speak a scene's narration into an audio file: ElevenLabs, an OpenAI-compatible server, hibari or espeak-ng.
 
-Usage: generate_audio.py --text TEXT --output AUDIO [--provider elevenlabs|openai|espeak] [options]
+Usage: generate_audio.py --text TEXT --output AUDIO [--provider elevenlabs|openai|hibari|espeak] [options]
 Keys come from ELEVENLABS_API_KEY / OPENAI_API_KEY (never arguments); the last stdout line is the
 JSON result.
 """
@@ -19,6 +19,7 @@ import _audio
 import _common
 import _elevenlabs
 import _espeak
+import _hibari_speech
 import _openai_speech
 
 DEFAULT_VOICE_ID = "21m00Tcm4TlvDq8ikWAM"  # ElevenLabs' premade "Rachel"
@@ -31,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         __doc__.strip().splitlines()[0],
         text_help="what is spoken",
         offline="espeak",
-        more=("openai",),
+        more=("openai", "hibari"),
     )
     el = p.add_argument_group("elevenlabs")
     el.add_argument("--voice-id", default=DEFAULT_VOICE_ID, help="ElevenLabs voice")
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     oa.add_argument("--tts-speed", type=_args.number_in(0.25, 4.0), help="0.25..4.0")
     oa.add_argument("--instructions", help="how to speak (models that take it)")
     oa.add_argument("--base-url", help="the server, ending in /v1 (default: OPENAI_BASE_URL)")
+    _hibari_speech.add_arguments(p)
     es = p.add_argument_group("espeak")
     es.add_argument("--voice", default="en", help="espeak-ng voice name, e.g. en, en-us, de")
     es.add_argument(
@@ -101,12 +103,8 @@ def run_elevenlabs(args: argparse.Namespace) -> None:
     )
 
 
-def run_espeak(args: argparse.Namespace) -> None:
-    try:
-        speech = _espeak.synthesize(args.text, voice=args.voice, rate=args.rate, pitch=args.pitch)
-    except _espeak.EspeakError as exc:
-        raise _common.ScriptError(str(exc)) from None
-    output: Path = args.output
+def _write_speech(speech: _espeak.Speech, output: Path, what: str) -> _common.MediaInfo:
+    """PCM from an offline voice into ``output``, re-encoded when it is not a WAV, then checked."""
     with _audio.staged(output) as final:
         if output.suffix.lower() == ".wav":
             speech.write_wav(final)
@@ -114,15 +112,44 @@ def run_espeak(args: argparse.Namespace) -> None:
             with _audio.scratch(".wav", output.parent) as wav:
                 speech.write_wav(wav)
                 _audio.encode(["-i", str(wav)], final, what=f"encoding speech to {output.suffix}")
-        info = _audio.verify_audio(final, "espeak-ng speech")
+        return _audio.verify_audio(final, what)
+
+
+def run_espeak(args: argparse.Namespace) -> None:
+    try:
+        speech = _espeak.synthesize(args.text, voice=args.voice, rate=args.rate, pitch=args.pitch)
+    except _espeak.EspeakError as exc:
+        raise _common.ScriptError(str(exc)) from None
+    info = _write_speech(speech, args.output, "espeak-ng speech")
     _audio.emit_audio(
-        output, info, provider="espeak", model=f"espeak-ng:{args.voice}", characters=len(args.text)
+        args.output,
+        info,
+        provider="espeak",
+        model=f"espeak-ng:{args.voice}",
+        characters=len(args.text),
+    )
+
+
+def run_hibari(args: argparse.Namespace) -> None:
+    speech = _hibari_speech.synthesize(args.text, voice=args.hibari_voice, speed=args.hibari_speed)
+    info = _write_speech(speech, args.output, "hibari speech")
+    _audio.emit_audio(
+        args.output,
+        info,
+        provider="hibari",
+        model=f"hibari:{args.hibari_voice}",
+        characters=len(args.text),
     )
 
 
 main = _args.provider_main(
     build_parser,
-    {"elevenlabs": run_elevenlabs, "espeak": run_espeak, "openai": _openai_speech.speak},
+    {
+        "elevenlabs": run_elevenlabs,
+        "espeak": run_espeak,
+        "hibari": run_hibari,
+        "openai": _openai_speech.speak,
+    },
 )
 
 

@@ -131,6 +131,13 @@ class EspeakVoiceSettings(StrictModel):
     pitch: int = Field(default=50, ge=0, le=99)
 
 
+class HibariVoiceSettings(StrictModel):
+    """The offline neural English voice; only the voice bundled in the wheel works without a network."""
+
+    voice: Literal["heart"] = "heart"
+    speed: float = Field(default=1.0, ge=0.5, le=2.0)
+
+
 class OpenAIVoiceSettings(StrictModel):
     """``POST /audio/speech`` on any OpenAI-compatible server (OpenAI until its announced shutdown of
     these models, OpenRouter, a local Kokoro or Piper server): model and voice are the server's names.
@@ -145,9 +152,10 @@ class OpenAIVoiceSettings(StrictModel):
 
 
 class VoiceStep(_Step):
-    provider: Literal["elevenlabs", "openai", "espeak"]
+    provider: Literal["elevenlabs", "openai", "hibari", "espeak"]
     elevenlabs: ElevenLabsVoiceSettings = Field(default_factory=ElevenLabsVoiceSettings)
     openai: OpenAIVoiceSettings = Field(default_factory=OpenAIVoiceSettings)
+    hibari: HibariVoiceSettings = Field(default_factory=HibariVoiceSettings)
     espeak: EspeakVoiceSettings = Field(default_factory=EspeakVoiceSettings)
 
 

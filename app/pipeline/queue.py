@@ -32,6 +32,7 @@ DEFAULT_POOL_LIMITS: dict[str, int] = {
     "pixabay": 2,
     "elevenlabs": 3,
     "openai": 3,  # OpenAI-compatible speech (voice: openai)
+    "hibari": 2,  # offline neural voice, ~210 MB each
     "espeak": 2,
     "synth": 2,
     "segment": 3,

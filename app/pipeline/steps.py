@@ -226,6 +226,9 @@ def _narration_items(task: Task, plan: ProductionPlan, config: ChannelConfig) ->
             ]
         elif voice.provider == "openai":
             args += openai_voice_args(config)
+        elif voice.provider == "hibari":
+            h = voice.hibari
+            args += ["--hibari-voice", h.voice, "--hibari-speed", f"{h.speed:g}"]
         else:
             e = voice.espeak
             args += ["--voice", e.voice, "--rate", str(e.rate), "--pitch", str(e.pitch)]

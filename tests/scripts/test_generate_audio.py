@@ -1,4 +1,4 @@
-"""generate_audio.py as a real subprocess: espeak-ng offline, ElevenLabs against the local fake."""
+"""generate_audio.py as a real subprocess: espeak-ng and hibari offline, ElevenLabs against the local fake."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.elevenlabs import DEFAULT_KEY, ElevenLabsFake, running, speech_seconds
-from tests.scripts.audio_checks import describe, mean_volume
+from tests.scripts.audio_checks import describe, loudness, mean_volume, samples
 from tests.scripts.conftest import ScriptRun, run_script
 
 NARRATION = "The old lighthouse keeper climbed the stairs every night to watch the ships come home."
@@ -65,6 +65,36 @@ def test_espeak_speaks_the_text_at_a_plausible_pace(tmp_path: Path) -> None:
     assert mean_volume(out) > -35.0, "narration is silent"
     words_per_second = WORDS / result["duration"]
     assert 1.5 <= words_per_second <= 4.5, result["duration"]
+
+
+# ---------------------------------------------------------------- hibari (offline neural voice)
+
+
+def test_hibari_speaks_the_text_offline_unclipped_and_the_same_every_time(tmp_path: Path) -> None:
+    first, again = tmp_path / "a.wav", tmp_path / "b.wav"
+    run = tts(first, "--provider", "hibari", key=None)
+    assert run.returncode == 0, run.stderr
+    result = run.result
+    assert (result["provider"], result["model"], result["cost_usd"]) == (
+        "hibari",
+        "hibari:heart",
+        0.0,
+    )
+    assert "24000 Hz" in describe(first)
+    words_per_second = WORDS / result["duration"]
+    assert 1.5 <= words_per_second <= 4.5, result["duration"]
+    lufs, _ = loudness(first)
+    assert -40.0 < lufs < -10.0, lufs  # speech, not silence; assembly normalises it later
+    assert float(abs(samples(first, rate=24000)).max()) < 0.999  # never clipped
+    assert tts(again, "--provider", "hibari", key=None).returncode == 0
+    assert first.read_bytes() == again.read_bytes()  # fixed seed: same text, same voice
+
+
+def test_hibari_speed_changes_the_pace(tmp_path: Path) -> None:
+    slow = tts(tmp_path / "slow.wav", "--provider", "hibari", "--hibari-speed", "0.7", key=None)
+    fast = tts(tmp_path / "fast.mp3", "--provider", "hibari", "--hibari-speed", "1.5", key=None)
+    assert slow.returncode == 0 and fast.returncode == 0, slow.stderr + fast.stderr
+    assert slow.result["duration"] > 1.6 * fast.result["duration"]
 
 
 def test_espeak_rate_changes_the_pace(tmp_path: Path) -> None:

@@ -136,7 +136,7 @@ def test_shipped_configs_are_valid() -> None:
     assert demo.active
     assert demo.providers.paid == frozenset()
     assert (demo.providers.image.provider, demo.providers.video.provider) == ("local", "kenburns")
-    assert (demo.providers.voice.provider, demo.providers.sfx.provider) == ("espeak", "synth")
+    assert (demo.providers.voice.provider, demo.providers.sfx.provider) == ("hibari", "synth")
     assert demo.providers.planner.provider == "template"
     assert demo.frame.size == "1920x1080"
     assert demo.branding.captions.enabled
