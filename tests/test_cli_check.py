@@ -126,6 +126,7 @@ def test_check_passes_on_a_good_environment(db_url: str, tmp_path: Path) -> None
     assert "FATAL" not in result.stdout
     for line in ("migrations       ok", "keys: demo", "espeak-ng", "ffmpeg           ok"):
         assert line in result.stdout, result.stdout
+    assert "hibari's bundled voice present, offline (used by demo)" in result.stdout
     assert "database at head" in result.stdout
     assert (tmp_path / "workspace").is_dir()
     probes = [p for p in (tmp_path / "workspace").rglob("*check*") if p.is_file()]

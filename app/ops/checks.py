@@ -33,7 +33,8 @@ class CheckContext:
     profile: Profile
     database_url: str | None = None  # set by the database check when the server answered
     schema_at_head: bool = False  # set by the migrations check
-    espeak_channels: list[str] = field(default_factory=list)  # set by the provider-key check
+    # offline voice -> the active channels that speak with it; set by the provider-key check
+    voice_channels: dict[str, list[str]] = field(default_factory=dict)
 
 
 def ok(name: str, detail: str) -> CheckResult:

@@ -116,6 +116,7 @@ def checks_for(profile: Profile) -> list[CheckFn]:
         system.check_ffmpeg,
         system.check_pyav,
         system.check_espeak,
+        system.check_hibari,
     ]
     return checks
 

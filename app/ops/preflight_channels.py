@@ -182,7 +182,8 @@ def _youtube(
 
 async def check_provider_keys(context: CheckContext) -> list[CheckResult]:
     configs = [c for c in loadable_configs(context.settings.channel_configs_dir) if c.active]
-    context.espeak_channels = [c.slug for c in configs if c.providers.voice.provider == "espeak"]
+    for config in configs:
+        context.voice_channels.setdefault(config.providers.voice.provider, []).append(config.slug)
     if not configs:
         return [ok("provider keys", "no active channel")]
     stored: StoredCredentials = defaultdict(dict)

@@ -216,7 +216,7 @@ def _espeak_problem() -> str | None:
 
 
 async def check_espeak(context: CheckContext) -> list[CheckResult]:
-    users = context.espeak_channels
+    users = context.voice_channels.get("espeak", [])
     if not users:
         return [ok("espeak-ng", "no active channel uses the espeak voice")]
     problem = _espeak_problem()
@@ -225,3 +225,27 @@ async def check_espeak(context: CheckContext) -> list[CheckResult]:
         result = fatal("espeak-ng", f"{problem} (used by {who})", "run `uv sync`")
         return [_weigh(result, context)]
     return [ok("espeak-ng", f"espeak-ng library and data present (used by {who})")]
+
+
+def _hibari_problem() -> str | None:
+    try:
+        from hibari.voices import voice_path
+    except ImportError:
+        return "the hibari-tts package is not installed"
+    try:
+        model = Path(voice_path("heart", download_missing=False))
+    except (FileNotFoundError, ValueError) as exc:
+        return f"hibari's bundled voice is missing: {exc}"
+    return None if model.is_file() else f"hibari's bundled voice is missing at {model}"
+
+
+async def check_hibari(context: CheckContext) -> list[CheckResult]:
+    users = context.voice_channels.get("hibari", [])
+    if not users:
+        return [ok("hibari", "no active channel uses the hibari voice")]
+    problem = _hibari_problem()
+    who = ", ".join(users)
+    if problem:
+        result = fatal("hibari", f"{problem} (used by {who})", "run `uv sync`")
+        return [_weigh(result, context)]
+    return [ok("hibari", f"hibari's bundled voice present, offline (used by {who})")]
