@@ -12,13 +12,18 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from app.artifacts.configured import key_path
+from app.channels.config import load_channel_config
 from app.core.config import PROJECT_ROOT
 from app.core.database import session_scope
 from app.models import ItemStatus, Task, TaskItem, TaskStatus
-from app.pipeline.items import srt_key
+from app.pipeline.assembly import FINAL_ITEM, assembly_specs
+from app.pipeline.items import KEY_REF, final_key, narration_key, segment_key, srt_key
+from app.planning.plan import ProductionPlan
+from app.planning.template_planner import plan_from_brief
 from app.youtube.caption_item import REMOTE_CAPTION
 from app.youtube.captions import CAPTION_NAME
 from tests.fakes.youtube import YouTubeFake
@@ -30,6 +35,36 @@ tube = youtube_support.tube
 
 CAPTIONS_ON = DEFAULT_YOUTUBE + "branding:\n  captions:\n    enabled: true\n"
 SRT = b"1\n00:00:01,000 --> 00:00:02,500\nWhales sing at dusk.\n"
+
+
+@pytest.mark.parametrize("captions", [True, False])
+def test_the_final_item_writes_the_srt_only_with_captions_on(
+    tmp_path: Path, captions: bool
+) -> None:
+    text = youtube_support.CHANNEL_YAML.format(slug="srt", youtube=DEFAULT_YOUTUBE)
+    text += f"branding:\n  captions:\n    enabled: {str(captions).lower()}\n"
+    (tmp_path / "srt.yaml").write_text(text)
+    config = load_channel_config(tmp_path / "srt.yaml")
+    plan = ProductionPlan.model_validate(
+        plan_from_brief(title="Whales", topic="whale song", story_direction=None)
+    )
+    task = Task(id=uuid.uuid4(), channel_id=uuid.uuid4(), title="Whales")
+    final = next(s for s in assembly_specs(task, plan, config) if s.key == FINAL_ITEM)
+    out = [("--output", final_key(task))] + ([("--srt", srt_key(task))] if captions else [])
+    assert [tuple(pair) for pair in final.inputs["out_files"]] == out
+    segments = final.inputs["json_files"]["--manifest"]["segments"]
+    if not captions:
+        assert segments == [f"{KEY_REF}{segment_key(task, s.number)}" for s in plan.scenes]
+        return
+    assert segments == [
+        {
+            "path": f"{KEY_REF}{segment_key(task, s.number)}",
+            "number": s.number,
+            "text": s.narration,
+            "narration": f"{KEY_REF}{narration_key(task, s.number)}",
+        }
+        for s in plan.scenes
+    ]
 
 
 async def _items(task_id: uuid.UUID) -> dict[str, TaskItem]:
