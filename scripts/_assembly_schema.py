@@ -90,6 +90,8 @@ class Manifest:
     music: Music | None = None
     cache_dir: Path | None = None
     size: tuple[int, int] | None = None
+    texts: list[tuple[str, Path | None]] = field(default_factory=list)  # per segment, for SRT
+    words_per_chunk: int | None = None
 
 
 # ---------------------------------------------------------------- small typed readers
@@ -364,14 +366,16 @@ def parse_manifest(obj: Any, base: Path, force_captions: bool) -> Manifest:
         raise r.err(name, "must be a non-empty list")
     segments: list[Path] = []
     scenes: list[Scene] = []
+    texts: list[tuple[str, Path | None]] = []
     for index, entry in enumerate(entries, start=1):
         if segments_raw is not None:
             item = {"path": entry} if isinstance(entry, str) else entry
-            sr = _Reader(item, f"segment {index}", base, {"path", "number"})
+            sr = _Reader(item, f"segment {index}", base, {"path", "number", "text", "narration"})
             sr.integer("number", None, 1, 100_000)
             path = sr.path("path", required=True, must_exist=False)
             assert path is not None
             segments.append(path)
+            texts.append((sr.text("text") or "", sr.path("narration")))
         else:
             scenes.append(parse_scene(entry, f"scene entry {index}", base, defaults))
     numbers = [s.number for s in scenes]
@@ -386,4 +390,6 @@ def parse_manifest(obj: Any, base: Path, force_captions: bool) -> Manifest:
         music=_parse_music(obj.get("music"), base),
         cache_dir=r.path("cache_dir", must_exist=False),
         size=size if size != (0, 0) else None,
+        texts=texts or [(s.narration_text, s.narration) for s in scenes],
+        words_per_chunk=defaults.captions.words_per_chunk,
     )

@@ -38,6 +38,7 @@ from _assembly_schema import (
     parse_scene,
 )
 from _assembly_segment import MAX_SLOWDOWN, render_scene
+from _assembly_srt import SegmentText, build_srt, timeline_cues
 
 PROVIDER = "ffmpeg"
 
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="burn captions into every raw scene that has narration_text (finished segments "
         "already have theirs, or not)",
     )
+    p.add_argument("--srt", type=Path, help="with --manifest: also write the captions as SRT")
     p.add_argument("--music", type=Path, help="background music (overrides the manifest's)")
     p.add_argument("--music-gain-db", type=float, default=None, help="music level (default -20 dB)")
     p.add_argument("--cache-dir", type=Path, help="where encoded intros/outros are kept and reused")
@@ -143,10 +145,17 @@ def _run_manifest(args: argparse.Namespace, enc: Encoding) -> None:
             loudness=Loudness(integrated=args.target_lufs),
         )
     pieces = final.pop("pieces")
+    outputs = {"video": str(args.output)}
+    if args.srt is not None:
+        texts = [SegmentText(t, n) for t, n in manifest.texts]
+        cues = timeline_cues(pieces, texts, size or (1920, 1080), manifest.words_per_chunk)
+        args.srt.write_text(build_srt(cues), encoding="utf-8")
+        outputs["srt"] = str(args.srt)
+        final["srt_cues"] = len(cues)
     scene_durations = [p["duration"] for p in pieces if str(p["label"]).startswith("segment")]
     numbers = [s.number for s in manifest.scenes] or list(range(1, len(scene_durations) + 1))
     _common.emit_result(
-        outputs={"video": str(args.output)},
+        outputs=outputs,
         provider=PROVIDER,
         duration=final.pop("duration"),
         scenes=[

@@ -22,6 +22,7 @@ from app.pipeline.items import (
     script_inputs,
     segment_key,
     sfx_key,
+    srt_key,
 )
 from app.planning.plan import PlanScene, ProductionPlan
 
@@ -69,6 +70,19 @@ def _scene_json(task: Task, config: ChannelConfig, scene_plan: PlanScene) -> dic
     return scene
 
 
+def _segment_entry(task: Task, scene: PlanScene, captions_on: bool) -> str | dict[str, Any]:
+    """A finished segment; with captions on, its narration too, so the final item writes the SRT."""
+    path = f"{KEY_REF}{segment_key(task, scene.number)}"
+    if not captions_on:
+        return path
+    return {
+        "path": path,
+        "number": scene.number,
+        "text": scene.narration,
+        "narration": f"{KEY_REF}{narration_key(task, scene.number)}",
+    }
+
+
 def assembly_specs(task: Task, plan: ProductionPlan, config: ChannelConfig) -> list[ItemSpec]:
     specs: list[ItemSpec] = []
     for scene in plan.scenes:
@@ -88,8 +102,9 @@ def assembly_specs(task: Task, plan: ProductionPlan, config: ChannelConfig) -> l
             )
         )
     branding = config.branding
+    captions_on = branding.captions.enabled
     manifest: dict[str, Any] = {
-        "segments": [f"{KEY_REF}{segment_key(task, s.number)}" for s in plan.scenes],
+        "segments": [_segment_entry(task, s, captions_on) for s in plan.scenes],
         "size": config.frame.size,
         "intro": _media_ref(branding.intro),
         "outro": _media_ref(branding.outro),
@@ -104,7 +119,8 @@ def assembly_specs(task: Task, plan: ProductionPlan, config: ChannelConfig) -> l
         "assemble_video.py",
         args=[],
         json_files={"--manifest": manifest},
-        out_files=[("--output", final_key(task))],
+        out_files=[("--output", final_key(task))]
+        + ([("--srt", srt_key(task))] if captions_on else []),
         timeout_s=1800,
     )
     final["final"] = True

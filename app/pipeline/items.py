@@ -69,6 +69,11 @@ def final_key(task: Task) -> str:
     return f"{task_prefix(task)}/final/video.mp4"
 
 
+def srt_key(task: Task) -> str:
+    """The whole video's captions as SRT, written by the final item when captions are on."""
+    return f"{task_prefix(task)}/final/captions.srt"
+
+
 def scene_item(number: int) -> str:
     return f"scene-{number:02d}"
 

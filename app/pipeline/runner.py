@@ -248,6 +248,29 @@ async def _publish(
     )
 
 
+async def _captions(
+    task_id: uuid.UUID,
+    channel_id: uuid.UUID,
+    inputs: dict[str, Any],
+    remote_ids: dict[str, Any],
+    on_remote_ids: RemoteIdsCallback,
+) -> ItemOutcome:
+    """The SRT as a caption track on YouTube; nothing to do when the video was published offline."""
+    if os.environ.get(BENCH_FAKE_ENV):
+        return ItemOutcome(result={"bench": True})
+    from app.youtube import caption_item, uploader
+
+    if not await uploader.youtube_publishing_enabled(channel_id):
+        return ItemOutcome(result={"captions": "offline"})
+    return await caption_item.upload_captions(
+        task_id=task_id,
+        channel_id=channel_id,
+        inputs=inputs,
+        remote_ids=remote_ids,
+        on_remote_ids=on_remote_ids,
+    )
+
+
 async def _copy_user_media(inputs: dict[str, Any]) -> ItemOutcome:
     """The user's own file stands in for what a provider would have made: no call, no cost."""
     store = get_artifact_store()
@@ -295,6 +318,8 @@ async def execute_item(
         return await _copy_user_media(inputs)
     if kind == "publish":
         return await _publish(task_id, channel_id, inputs, remote_ids, on_remote_ids)
+    if kind == "captions":
+        return await _captions(task_id, channel_id, inputs, remote_ids, on_remote_ids)
     raise ItemFailedError(
         "ITEM_INVALID", f"{step.value} item {item_key} has unknown kind {kind!r}", retryable=False
     )

@@ -28,6 +28,7 @@ from app.pipeline.items import (
     scene_item,
     script_inputs,
     sfx_key,
+    srt_key,
     stock_args,
     user_copy_spec,
 )
@@ -293,7 +294,11 @@ def _assembly_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> 
 
 def _upload_items(task: Task, config: ChannelConfig) -> list[ItemSpec]:
     inputs = {"pool": "upload", "kind": "publish", "final_key": final_key(task)}
-    return [ItemSpec(key="upload", pool="upload", inputs=inputs)]
+    specs = [ItemSpec(key="upload", pool="upload", inputs=inputs)]
+    if config.branding.captions.enabled:  # the final item wrote the SRT: a track after the video
+        captions = {"pool": "upload", "kind": "captions", "srt_key": srt_key(task)}
+        specs.append(ItemSpec(key="captions", pool="upload", inputs=captions, after=("upload",)))
+    return specs
 
 
 def build_item_specs(*, task: Task, channel: Channel, step: PipelineStep) -> list[ItemSpec]:

@@ -34,6 +34,9 @@ def test_task_publishes_a_playable_video_matching_its_plan(fleet: FleetHarness) 
     assert final.is_file() and published_copy.is_file()
     assert published_copy.read_bytes() == final.read_bytes()
 
+    # captions are on: the final item wrote the whole video's SRT next to it, one scene after another
+    srt = (final.parent / "captions.srt").read_text(encoding="utf-8")
+    assert srt.startswith("1\n00:00:00,000 --> ") and srt.count(" --> ") >= 3
     segments = sorted((final.parent.parent / "segments").glob("scene-*.mp4"))
     assert len(segments) == 3
     # the final cut is the scenes back to back: its length is the sum of the segments'
@@ -60,5 +63,7 @@ def test_task_publishes_a_playable_video_matching_its_plan(fleet: FleetHarness) 
     }
     assert all(s["status"] == "completed" for s in steps.values())
     assert all(item["status"] == "completed" for item in detail["items"])
+    captions = next(i for i in detail["items"] if i["item_key"] == "captions")
+    assert captions["step"] == "upload"  # published offline: no caption track to put anywhere
     # every item ran exactly once: no paid or CPU work was repeated
     assert [i for i in detail["items"] if i["attempts"] != 1] == []

@@ -111,7 +111,11 @@ async def upload_task(
         digest = make_mp4(video, seconds=seconds, noisy=noisy)
         await start_step(session, task, PipelineStep.UPLOAD, actor="test")
     async with session_scope() as session:
-        item = (await session.scalars(select(TaskItem).where(TaskItem.task_id == task.id))).one()
+        item = (
+            await session.scalars(
+                select(TaskItem).where(TaskItem.task_id == task.id, TaskItem.item_key == "upload")
+            )
+        ).one()
     return UploadTask(channel.id, task.id, item.id, video, digest)
 
 
