@@ -9,7 +9,10 @@ JSON result.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -66,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="words per minute",
     )
     es.add_argument("--pitch", type=_args.number_in(*_espeak.PITCH_RANGE, kind=int), default=50)
+    es.add_argument(
+        "--words-output",
+        type=Path,
+        help="where the word timings go (JSON list of word, start_s, end_s; "
+        "default: OUTPUT.words.json)",
+    )
     return p
 
 
@@ -115,8 +124,19 @@ def run_espeak(args: argparse.Namespace) -> None:
                 speech.write_wav(wav)
                 _audio.encode(["-i", str(wav)], final, what=f"encoding speech to {output.suffix}")
         info = _audio.verify_audio(final, "espeak-ng speech")
+    words_path: Path = args.words_output or output.with_name(output.name + ".words.json")
+    words = [asdict(w) for w in speech.words(args.text)]
+    partial = words_path.with_name(words_path.name + ".part")
+    partial.write_text(json.dumps(words), encoding="utf-8")
+    os.replace(partial, words_path)
     _audio.emit_audio(
-        output, info, provider="espeak", model=f"espeak-ng:{args.voice}", characters=len(args.text)
+        output,
+        info,
+        provider="espeak",
+        model=f"espeak-ng:{args.voice}",
+        characters=len(args.text),
+        words=len(words),
+        words_output=str(words_path),
     )
 
 
