@@ -1,5 +1,8 @@
 """Burned-in captions: an .ass file in the channel style, timed in short chunks over the narration.
 
+A voice that reports word timings (espeak-ng's word events, in the narration's ``.words.json``)
+times each chunk on its first spoken word; without them the chunks share the speech by length.
+
 The narration text never reaches an FFmpeg filtergraph: it is written into the .ass file, and the
 only thing the graph names is that file's path (escaped by ``filter_value``). Inside the file, ASS
 has its own markup (``{\\tags}``, ``\\N``, ``\\h``), so the text is escaped for libass as well.
@@ -9,11 +12,14 @@ from __future__ import annotations
 
 import base64
 import inspect
+import itertools
+import json
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import _common
 from _assembly_schema import CaptionStyle
 
 # The reference frame the style's pixel sizes refer to: libass scales PlayRes to the real frame.
@@ -90,6 +96,25 @@ def time_cues(chunks: list[str], speech_s: float, scene_s: float) -> list[Cue]:
     last = cues[-1]
     cues[-1] = Cue(last.start, min(scene_s, max(last.end, speech_s) + 0.4), last.text)
     return [Cue(max(0.0, c.start), min(scene_s, c.end), c.text) for c in cues if c.start < scene_s]
+
+
+def time_cues_by_words(
+    chunks: list[str], starts: list[float], speech_s: float, scene_s: float
+) -> list[Cue] | None:
+    """Each chunk from its first word's spoken start to the next chunk's; None when the timings
+    are not of these words (another text was spoken), so the caller falls back to ``time_cues``."""
+    sizes = [len(c.split()) for c in chunks]
+    if not chunks or speech_s <= 0 or sum(sizes) != len(starts):
+        return None
+    firsts, index = [], 0
+    for size in sizes:
+        firsts.append(starts[index])
+        index += size
+    ends = [*firsts[1:], max(firsts[-1], speech_s) + 0.4]
+    cues = [
+        Cue(max(0.0, a), min(scene_s, b), c) for a, b, c in zip(firsts, ends, chunks, strict=True)
+    ]
+    return [c for c in cues if c.start < scene_s]
 
 
 def _ass_time(seconds: float) -> str:
@@ -198,21 +223,52 @@ def provision_font(style: CaptionStyle, fonts_dir: Path) -> str:
     return "Aileron"
 
 
+def load_word_starts(path: Path | None, where: str) -> list[float] | None:
+    """The start of each spoken word from a ``.words.json`` sidecar; None when there is none
+    (a narration made before timings were recorded is still captioned, by length)."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        words = json.loads(path.read_text(encoding="utf-8"))
+        starts = [float(w["start_s"]) for w in words]
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise _common.ScriptError(
+            f"{where}: word timings {path.name} are unreadable: {exc}"
+        ) from None
+    if any(b < a for a, b in itertools.pairwise(starts)) or any(s < 0 for s in starts):
+        raise _common.ScriptError(f"{where}: word timings {path.name} go backwards")
+    return starts
+
+
+@dataclass(frozen=True)
+class Captions:
+    ass: Path
+    fonts: Path
+    cues: list[Cue]
+    timing: str  # "words" (the voice's own word timings) or "length" (spread by chunk length)
+
+
 def write_captions(
     text: str,
     style: CaptionStyle,
     size: tuple[int, int],
-    speech_s: float,
-    scene_s: float,
+    timing: tuple[float, float, list[float] | None],
     workdir: Path,
-) -> tuple[Path, Path, int] | None:
-    """Write ``captions.ass`` and its fonts dir; None when there is nothing to show."""
-    words = style.words_per_chunk or default_words_per_chunk(size)
-    cues = time_cues(chunk_words(text, words), speech_s, scene_s)
+) -> Captions | None:
+    """Write ``captions.ass`` and its fonts dir; None when there is nothing to show.
+
+    ``timing`` is (speech_s, scene_s, word starts or None): with starts for every word of
+    ``text`` the chunks change on the spoken words, otherwise they are spread by length.
+    """
+    speech_s, scene_s, starts = timing
+    chunks = chunk_words(text, style.words_per_chunk or default_words_per_chunk(size))
+    cues = time_cues_by_words(chunks, starts, speech_s, scene_s) if starts else None
+    kind = "words" if cues is not None else "length"
+    cues = cues if cues is not None else time_cues(chunks, speech_s, scene_s)
     if not cues:
         return None
     fonts_dir = workdir / "fonts"
     family = provision_font(style, fonts_dir)
     ass_path = workdir / "captions.ass"
     ass_path.write_text(build_ass(cues, style, size, family), encoding="utf-8")
-    return ass_path, fonts_dir, len(cues)
+    return Captions(ass_path, fonts_dir, cues, kind)

@@ -62,6 +62,7 @@ class Scene:
     narration: Path | None
     sfx: Path | None = None
     narration_text: str = ""
+    words: Path | None = None  # the voice's word timings, when it reports them
     duration_s: float | None = None
     padding_s: float = DEFAULT_PADDING_S
     min_duration_s: float = 0.0
@@ -259,7 +260,7 @@ def parse_watermark(value: Any, where: str, base: Path) -> Watermark | None:
 
 
 _SCENE_KEYS = {
-    "number", "clip", "narration", "sfx", "narration_text", "duration_s", "padding_s",
+    "number", "clip", "narration", "sfx", "narration_text", "words", "duration_s", "padding_s",
     "min_duration_s", "captions",
     "watermark", "sfx_gain_db", "size", "aspect_ratio", "fps",
 }  # fmt: skip
@@ -305,6 +306,7 @@ def parse_scene(obj: Any, where: str, base: Path, defaults: SceneDefaults) -> Sc
         narration=narration,
         sfx=r.path("sfx"),
         narration_text=" ".join((r.text("narration_text") or "").split()),
+        words=r.path("words", must_exist=False),
         duration_s=duration_s,
         padding_s=r.number("padding_s", DEFAULT_PADDING_S, 0, 60) or 0.0,
         min_duration_s=r.number("min_duration_s", 0.0, 0, 3600) or 0.0,

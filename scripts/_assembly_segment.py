@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import _common
-from _assembly_captions import write_captions
+from _assembly_captions import load_word_starts, write_captions
 from _assembly_media import (
     AUDIO_FORMAT,
     VIDEO_TAIL,
@@ -144,19 +144,19 @@ def render_scene(scene: Scene, output: Path, enc: Encoding) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory(prefix="assembly-scene-") as tmp:
         workdir = Path(tmp)
-        caption_files, cue_count = None, 0
+        caption_files, captions = None, None
         if scene.captions.enabled and scene.narration_text:
             spoken = speech_s if speech_s > 0 else scene_s
-            written = write_captions(
+            starts = load_word_starts(scene.words, where) if scene.narration else None
+            captions = write_captions(
                 scene.narration_text,
                 scene.captions,
                 scene.size,
-                min(spoken, scene_s),
-                scene_s,
+                (min(spoken, scene_s), scene_s, starts),
                 workdir,
             )
-            if written is not None:
-                caption_files, cue_count = (written[0], written[1]), written[2]
+            if captions is not None:
+                caption_files = (captions.ass, captions.fonts)
         copy_video = (
             plan.mode == "exact"
             and clip.frames == frames
@@ -209,6 +209,8 @@ def render_scene(scene: Scene, output: Path, enc: Encoding) -> dict[str, Any]:
         "clip_s": round(clip.duration, 3),
         "clip_mode": plan.mode,
         "video": "copy" if copy_video else "encode",
-        "caption_chunks": cue_count,
+        "caption_chunks": len(captions.cues) if captions else 0,
+        "caption_timing": captions.timing if captions else None,
+        "caption_starts": [round(c.start, 3) for c in captions.cues] if captions else [],
         "watermark": scene.watermark is not None,
     }

@@ -8,6 +8,8 @@ and returns when the whole text is spoken, which keeps the binding free of threa
 from __future__ import annotations
 
 import ctypes
+import itertools
+import re
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,8 @@ ESPEAK_RATE = 1  # words per minute, 80..450
 ESPEAK_PITCH = 3  # 0..100, 50 is the voice's normal pitch
 ESPEAK_CHARS_UTF8 = 1
 EE_OK = 0
+EVENT_LIST_TERMINATED = 0
+EVENT_WORD = 1
 
 RATE_RANGE = (80, 450)
 PITCH_RANGE = (0, 99)
@@ -27,14 +31,37 @@ _SYNTH_CALLBACK = ctypes.CFUNCTYPE(
 )
 
 
+class _Event(ctypes.Structure):
+    """espeak_EVENT from speak_lib.h; the callback gets an array ended by LIST_TERMINATED."""
+
+    _fields_ = [
+        ("type", ctypes.c_int),
+        ("unique_identifier", ctypes.c_uint),
+        ("text_position", ctypes.c_int),  # 1-based character offset in the text
+        ("length", ctypes.c_int),
+        ("audio_position", ctypes.c_int),  # ms from the start of the speech
+        ("sample", ctypes.c_int),
+        ("user_data", ctypes.c_void_p),
+        ("id", ctypes.c_char * 8),  # a union of int / char* / char[8]: only its size matters here
+    ]
+
+
 class EspeakError(RuntimeError):
     """espeak-ng could not be loaded, did not accept a setting, or produced no audio."""
+
+
+@dataclass(frozen=True)
+class Word:
+    word: str
+    start_s: float
+    end_s: float
 
 
 @dataclass(frozen=True)
 class Speech:
     pcm: bytes  # 16-bit little-endian signed mono
     sample_rate: int
+    word_events: tuple[tuple[int, int], ...] = ()  # (text_position, audio_position ms)
 
     @property
     def duration(self) -> float:
@@ -46,6 +73,45 @@ class Speech:
             out.setsampwidth(2)
             out.setframerate(self.sample_rate)
             out.writeframes(self.pcm)
+
+    def words(self, text: str) -> list[Word]:
+        """One entry per whitespace-separated word of ``text``, timed by espeak's WORD events.
+
+        A word starts at the first event inside it (a number may raise several events); a word
+        with no event of its own (a lone dash) starts where the one before it did. Each word ends
+        where the next one starts; the last where the audio ends.
+        """
+        spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+        starts: list[float | None] = [None] * len(spans)
+        for position, ms in self.word_events:
+            offset = position - 1
+            for i, (a, b) in enumerate(spans):
+                if a <= offset < b:
+                    if starts[i] is None:
+                        starts[i] = ms / 1000
+                    break
+        filled = _fill_gaps(starts, self.duration)
+        ends = [*filled[1:], self.duration]
+        return [
+            Word(text[a:b], round(s, 3), round(max(e, s), 3))
+            for (a, b), s, e in zip(spans, filled, ends, strict=True)
+        ]
+
+
+def _fill_gaps(starts: list[float | None], end: float) -> list[float]:
+    """Known starts kept (never decreasing); words espeak ran together share the gap evenly."""
+    known = [(i, s) for i, s in enumerate(starts) if s is not None]
+    bounds = [(-1, 0.0), *known, (len(starts), end)]
+    filled = [0.0] * len(starts)
+    for (i, a), (j, b) in itertools.pairwise(bounds):
+        if 0 <= i < len(starts):
+            filled[i] = a
+        step = (max(b, a) - a) / (j - i)
+        for k in range(i + 1, j):
+            filled[k] = a + step * (k - i)
+    for k in range(1, len(filled)):
+        filled[k] = max(filled[k], filled[k - 1])
+    return filled
 
 
 def _load() -> tuple[ctypes.CDLL, str]:
@@ -89,10 +155,18 @@ def synthesize(text: str, *, voice: str = "en", rate: int = 165, pitch: int = 50
     if sample_rate <= 0:
         raise EspeakError(f"espeak-ng failed to initialise (data at {data_path})")
     chunks: list[bytes] = []
+    events: list[tuple[int, int]] = []
 
-    def on_audio(wav: ctypes._Pointer[ctypes.c_short], count: int, _events: int | None) -> int:
+    def on_audio(wav: ctypes._Pointer[ctypes.c_short], count: int, event_ptr: int | None) -> int:
         if wav and count > 0:
             chunks.append(ctypes.string_at(wav, count * 2))
+        if event_ptr:
+            array = ctypes.cast(event_ptr, ctypes.POINTER(_Event))
+            i = 0
+            while array[i].type != EVENT_LIST_TERMINATED:
+                if array[i].type == EVENT_WORD:
+                    events.append((array[i].text_position, array[i].audio_position))
+                i += 1
         return 0
 
     callback = _SYNTH_CALLBACK(on_audio)  # kept referenced until synthesis is over
@@ -113,4 +187,4 @@ def synthesize(text: str, *, voice: str = "en", rate: int = 165, pitch: int = 50
     pcm = b"".join(chunks)
     if not pcm:
         raise EspeakError("espeak-ng produced no audio for this text")
-    return Speech(pcm=pcm, sample_rate=sample_rate)
+    return Speech(pcm=pcm, sample_rate=sample_rate, word_events=tuple(events))

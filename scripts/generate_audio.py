@@ -9,7 +9,10 @@ JSON result.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -68,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="words per minute",
     )
     es.add_argument("--pitch", type=_args.number_in(*_espeak.PITCH_RANGE, kind=int), default=50)
+    es.add_argument(
+        "--words-output",
+        type=Path,
+        help="where the word timings go (JSON list of word, start_s, end_s; "
+        "default: OUTPUT.words.json)",
+    )
     return p
 
 
@@ -120,13 +129,21 @@ def run_espeak(args: argparse.Namespace) -> None:
         speech = _espeak.synthesize(args.text, voice=args.voice, rate=args.rate, pitch=args.pitch)
     except _espeak.EspeakError as exc:
         raise _common.ScriptError(str(exc)) from None
-    info = _write_speech(speech, args.output, "espeak-ng speech")
+    output: Path = args.output
+    info = _write_speech(speech, output, "espeak-ng speech")
+    words_path: Path = args.words_output or output.with_name(output.name + ".words.json")
+    words = [asdict(w) for w in speech.words(args.text)]
+    partial = words_path.with_name(words_path.name + ".part")
+    partial.write_text(json.dumps(words), encoding="utf-8")
+    os.replace(partial, words_path)
     _audio.emit_audio(
-        args.output,
+        output,
         info,
         provider="espeak",
         model=f"espeak-ng:{args.voice}",
         characters=len(args.text),
+        words=len(words),
+        words_output=str(words_path),
     )
 
 

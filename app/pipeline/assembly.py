@@ -17,12 +17,14 @@ from app.pipeline.items import (
     ItemSpec,
     clip_key,
     final_key,
+    has_word_timings,
     narration_key,
     scene_item,
     script_inputs,
     segment_key,
     sfx_key,
     srt_key,
+    words_key,
 )
 from app.planning.plan import PlanScene, ProductionPlan
 
@@ -61,6 +63,8 @@ def _scene_json(task: Task, config: ChannelConfig, scene_plan: PlanScene) -> dic
         "size": config.frame.size,
         "captions": _caption_style(config) if captions.enabled else None,
     }
+    if has_word_timings(scene_plan, config):
+        scene["words"] = f"{KEY_REF}{words_key(task, number)}"
     watermark = config.branding.watermark
     if watermark is not None:
         scene["watermark"] = {

@@ -57,6 +57,17 @@ def narration_key(task: Task, number: int) -> str:
     return f"{task_prefix(task)}/audio/scene-{number:02d}.wav"
 
 
+def words_key(task: Task, number: int) -> str:
+    """The word timings an offline voice reports, next to its narration (captions follow them)."""
+    return f"{narration_key(task, number)}.words.json"
+
+
+def has_word_timings(scene: PlanScene, config: ChannelConfig) -> bool:
+    """espeak-ng reports when each word is spoken; other voices and the user's own do not."""
+    user_voice = scene.media is not None and scene.media.narration is not None
+    return config.providers.voice.provider == "espeak" and not user_voice
+
+
 def sfx_key(task: Task, number: int) -> str:
     return f"{task_prefix(task)}/sfx/scene-{number:02d}.wav"
 

@@ -22,6 +22,7 @@ from app.pipeline.items import (
     clip_key,
     composite_key,
     final_key,
+    has_word_timings,
     narration_key,
     openai_voice_args,
     scene_image_key,
@@ -31,6 +32,7 @@ from app.pipeline.items import (
     srt_key,
     stock_args,
     user_copy_spec,
+    words_key,
 )
 from app.planning.plan import ProductionPlan, character_position
 
@@ -233,6 +235,11 @@ def _narration_items(task: Task, plan: ProductionPlan, config: ChannelConfig) ->
         else:
             e = voice.espeak
             args += ["--voice", e.voice, "--rate", str(e.rate), "--pitch", str(e.pitch)]
+        timings = (
+            [("--words-output", words_key(task, scene.number))]
+            if has_word_timings(scene, config)
+            else []
+        )
         specs.append(
             ItemSpec(
                 key=scene_item(scene.number),
@@ -242,7 +249,10 @@ def _narration_items(task: Task, plan: ProductionPlan, config: ChannelConfig) ->
                     voice.provider,
                     "generate_audio.py",
                     args=args,
-                    out_files=[("--output", narration_key(task, scene.number))],
+                    out_files=[
+                        ("--output", narration_key(task, scene.number)),
+                        *timings,
+                    ],
                     credentials=VOICE_CREDENTIALS.get(voice.provider, []),
                     optional_credentials=["openai"] if voice.provider == "openai" else None,
                     timeout_s=300,
