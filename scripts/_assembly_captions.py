@@ -140,12 +140,21 @@ def default_words_per_chunk(size: tuple[int, int]) -> int:
     return 3 if size[1] > size[0] else 5
 
 
-def build_ass(cues: list[Cue], style: CaptionStyle, size: tuple[int, int], font_family: str) -> str:
+def build_ass(
+    cues: list[Cue],
+    style: CaptionStyle,
+    size: tuple[int, int],
+    font_family: str,
+    clear: float = 0.0,
+) -> str:
+    """``clear``: the fraction of the height an overlay (the watermark) holds at the captions' edge."""
     play_w, play_h = reference_play_res(size)
     portrait = size[1] > size[0]
     alignment = {"bottom": 2, "center": 5, "top": 8}[style.position]
     default_margin = play_h * (0.20 if portrait and style.position == "bottom" else 0.06)
     margin_v = round(style.margin if style.margin is not None else default_margin)
+    if clear > 0:  # keep a gap of 2 % of the height between the overlay and the text
+        margin_v = max(margin_v, round(play_h * (clear + 0.02)))
     margin_lr = round(play_w * 0.06)
     border_style = 3 if style.box else 1
     back = _ass_colour(style.outline_colour, 0x60) if style.box else _ass_colour("#000000", 0x80)
@@ -254,6 +263,7 @@ def write_captions(
     size: tuple[int, int],
     timing: tuple[float, float, list[float] | None],
     workdir: Path,
+    clear: float = 0.0,
 ) -> Captions | None:
     """Write ``captions.ass`` and its fonts dir; None when there is nothing to show.
 
@@ -270,5 +280,5 @@ def write_captions(
     fonts_dir = workdir / "fonts"
     family = provision_font(style, fonts_dir)
     ass_path = workdir / "captions.ass"
-    ass_path.write_text(build_ass(cues, style, size, family), encoding="utf-8")
+    ass_path.write_text(build_ass(cues, style, size, family, clear), encoding="utf-8")
     return Captions(ass_path, fonts_dir, cues, kind)

@@ -37,6 +37,7 @@ from _assembly_media import (
     video_info,
 )
 from _assembly_schema import Scene, Watermark
+from PIL import Image
 
 MAX_SLOWDOWN = 1.25
 
@@ -70,6 +71,22 @@ def _watermark_filter(wm: Watermark, size: tuple[int, int], index: int) -> tuple
     px, py = (x["center"], y["center"]) if wm.position == "center" else (x[horiz], y[vert])
     logo = f"[{index}:v]format=rgba,scale={logo_w}:-2,colorchannelmixer=aa={wm.opacity:.3f}[logo]"
     return logo, f"overlay=x={px}:y={py}:format=auto"
+
+
+def watermark_band(wm: Watermark | None, size: tuple[int, int], caption_position: str) -> float:
+    """How much of the frame's height (a fraction) the watermark takes at the captions' edge.
+
+    Captions are centred and wide, so a logo in any corner of the same edge can sit under a long
+    line; the captions are lifted above it (or dropped below it at the top) instead.
+    """
+    if wm is None or wm.position == "center" or caption_position == "center":
+        return 0.0
+    if wm.position.partition("-")[0] != caption_position:
+        return 0.0
+    w, h = size
+    with Image.open(wm.path) as logo:
+        logo_h = max(2, round(w * wm.scale / 2) * 2) * logo.height / logo.width
+    return (round(min(w, h) * wm.margin) + logo_h) / h
 
 
 def _video_graph(
@@ -154,6 +171,7 @@ def render_scene(scene: Scene, output: Path, enc: Encoding) -> dict[str, Any]:
                 scene.size,
                 (min(spoken, scene_s), scene_s, starts),
                 workdir,
+                clear=watermark_band(scene.watermark, scene.size, scene.captions.position),
             )
             if captions is not None:
                 caption_files = (captions.ass, captions.fonts)
