@@ -7,6 +7,7 @@ import os
 import secrets
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from app.artifacts.configured import get_artifact_store
@@ -215,18 +216,6 @@ def _espeak_problem() -> str | None:
     return None
 
 
-async def check_espeak(context: CheckContext) -> list[CheckResult]:
-    users = context.voice_channels.get("espeak", [])
-    if not users:
-        return [ok("espeak-ng", "no active channel uses the espeak voice")]
-    problem = _espeak_problem()
-    who = ", ".join(users)
-    if problem:
-        result = fatal("espeak-ng", f"{problem} (used by {who})", "run `uv sync`")
-        return [_weigh(result, context)]
-    return [ok("espeak-ng", f"espeak-ng library and data present (used by {who})")]
-
-
 def _hibari_problem() -> str | None:
     try:
         from hibari.voices import voice_path
@@ -239,13 +228,27 @@ def _hibari_problem() -> str | None:
     return None if model.is_file() else f"hibari's bundled voice is missing at {model}"
 
 
-async def check_hibari(context: CheckContext) -> list[CheckResult]:
-    users = context.voice_channels.get("hibari", [])
+def _offline_voice(
+    context: CheckContext, name: str, voice: str, problem: Callable[[], str | None], present: str
+) -> list[CheckResult]:
+    """A voice only matters to the channels that speak with it; for them a missing part is fatal."""
+    users = context.voice_channels.get(voice, [])
     if not users:
-        return [ok("hibari", "no active channel uses the hibari voice")]
-    problem = _hibari_problem()
+        return [ok(name, f"no active channel uses the {voice} voice")]
+    found = problem()
     who = ", ".join(users)
-    if problem:
-        result = fatal("hibari", f"{problem} (used by {who})", "run `uv sync`")
-        return [_weigh(result, context)]
-    return [ok("hibari", f"hibari's bundled voice present, offline (used by {who})")]
+    if found:
+        return [_weigh(fatal(name, f"{found} (used by {who})", "run `uv sync`"), context)]
+    return [ok(name, f"{present} (used by {who})")]
+
+
+async def check_espeak(context: CheckContext) -> list[CheckResult]:
+    return _offline_voice(
+        context, "espeak-ng", "espeak", _espeak_problem, "espeak-ng library and data present"
+    )
+
+
+async def check_hibari(context: CheckContext) -> list[CheckResult]:
+    return _offline_voice(
+        context, "hibari", "hibari", _hibari_problem, "hibari's bundled voice present, offline"
+    )
