@@ -9,6 +9,7 @@ reached the server unanswered, because a second create would pay twice.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -210,3 +211,14 @@ def download(url: str, dest: Path) -> int:
         return size
 
     return int(_common.with_retries(call, what=what))
+
+
+def write_task_id(path: Path, task_id: str) -> None:
+    """Replace ``path`` with ``{"task_id": ...}`` in one step: a reader sees the id or nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    with partial.open("w") as handle:
+        json.dump({"task_id": task_id}, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)

@@ -4,6 +4,8 @@
 Both providers deliver the same format (H.264 high, yuv420p, 30 fps, no audio) so assembly can
 stream-copy. Kling prints ``{"event": "remote_task", "task_id": ...}`` as soon as the paid task exists,
 so a supervisor can store it and, after a crash, run again with ``--resume-task-id`` instead of paying twice.
+With ``--task-id-file`` the id is first written there (atomically, synced), so it survives a supervisor
+killed before the announcement reached its database.
 """
 
 from __future__ import annotations
@@ -101,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-wait", type=_positive, default=1800.0, help="kling: give up after (s)")
     p.add_argument(
         "--resume-task-id", help="kling: wait for this existing task instead of creating one"
+    )
+    p.add_argument(
+        "--task-id-file", type=Path, help="kling: write the new task's id here before announcing it"
     )
     stock = p.add_argument_group("pexels / pixabay (stock footage)")
     stock.add_argument("--query", help="stock search words (default: derived from --prompt)")
@@ -316,6 +321,8 @@ def start_task(args: argparse.Namespace, kie: _kling.KieClient, upload: tuple[Pa
     if args.cfg_scale is not None:
         task_input["cfg_scale"] = args.cfg_scale
     task_id = kie.create_task(args.model or _kling.DEFAULT_MODEL, task_input)
+    if args.task_id_file is not None:
+        _kling.write_task_id(args.task_id_file, task_id)
     _common.emit({"event": "remote_task", "task_id": task_id})
     return task_id
 

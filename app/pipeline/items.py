@@ -106,9 +106,16 @@ def script_inputs(
     unit_label: str | None = None,
     units: float = 1,
     optional_credentials: list[str] | None = None,
+    remote_task: bool = False,
 ) -> dict[str, Any]:
-    """``optional_credentials``: keys passed when set but not required (a local server needs none)."""
-    optional = {"optional_credentials": optional_credentials} if optional_credentials else {}
+    """``optional_credentials``: keys passed when set but not required (a local server needs none).
+    ``remote_task``: the script starts a paid task at a vendor and takes ``--task-id-file`` (the
+    runner's resume point for a worker killed before the task's id was stored)."""
+    optional: dict[str, Any] = (
+        {"optional_credentials": optional_credentials} if optional_credentials else {}
+    )
+    if remote_task:
+        optional["remote_task"] = True
     return {
         **optional,
         "pool": pool,

@@ -23,6 +23,7 @@ from app.artifacts.store import ArtifactMissingError, ArtifactStore, ArtifactSto
 from app.core.cli_wrapper import CLIScriptError, run_cli_script
 from app.core.database import session_scope
 from app.core.filesystem import UnsafePathError, safe_join, workspace_root
+from app.core.logging import get_logger
 from app.models import Channel, PipelineStep, Task
 from app.pipeline.items import KEY_REF
 from app.pipeline.outcome import ItemFailedError, ItemOutcome, RemoteIdsCallback, credential_env
@@ -31,6 +32,9 @@ from app.planning.service import make_plan
 from app.review.rejection import replan_notes
 
 BENCH_FAKE_ENV = "VIDGEN_BENCH_FAKE_LATENCIES"
+KLING_TASK_ID = "kling_task_id"
+REMOTE_TASK = "task_id"  # the key generate_video.py's --task-id-file holds
+log = get_logger(__name__)
 
 
 async def _bench_fake(inputs: dict[str, Any]) -> ItemOutcome:
@@ -95,11 +99,49 @@ async def store_outputs(store: ArtifactStore, keys: list[str]) -> None:
             raise ItemFailedError("ARTIFACT_UPLOAD_FAILED", str(exc), retryable=True) from None
 
 
+def _task_id_file(task_id: uuid.UUID, step: PipelineStep, item_key: str) -> Path:
+    """Where a paid script writes its remote task's id before announcing it (this host's disk)."""
+    return workspace_root() / "remote-tasks" / f"{task_id}-{step.value}-{item_key}.json"
+
+
+def _unrecorded_task_id(path: Path) -> str | None:
+    """The id a killed worker's script wrote but the worker never stored, if there is one."""
+    try:
+        task_id = json.loads(path.read_text()).get(REMOTE_TASK)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return task_id if isinstance(task_id, str) and task_id else None
+
+
+async def _remote_task_args(
+    id_file: Path | None, remote_ids: dict[str, Any], on_remote_ids: RemoteIdsCallback
+) -> list[str]:
+    """Resume the recorded task, else one the last run created but could not record.
+
+    The announcement of a new task reaches the database a moment after the vendor made it; a
+    worker killed in that moment (or while the database restarts) leaves only the script's
+    file, and a successor on this host resumes from it instead of paying again. The file lives
+    only until the id is in the database.
+    """
+    task_id = remote_ids.get(KLING_TASK_ID)
+    if not task_id and id_file is not None:
+        task_id = await asyncio.to_thread(_unrecorded_task_id, id_file)
+        if task_id:
+            log.warning("item.resumed_unrecorded_task", remote_task=task_id)
+            await on_remote_ids({KLING_TASK_ID: task_id})
+    if id_file is not None:
+        await asyncio.to_thread(id_file.unlink, missing_ok=True)
+    if task_id:
+        return ["--resume-task-id", str(task_id)]
+    return ["--task-id-file", str(id_file)] if id_file is not None else []
+
+
 async def _run_script(
     channel_id: uuid.UUID,
     inputs: dict[str, Any],
     remote_ids: dict[str, Any],
     on_remote_ids: RemoteIdsCallback,
+    id_file: Path | None,
 ) -> ItemOutcome:
     args: list[str] = list(inputs["args"])
     store = get_artifact_store()
@@ -121,8 +163,7 @@ async def _run_script(
         directory = store.local_path(key)
         directory.mkdir(parents=True, exist_ok=True)
         args += [flag, str(directory)]
-    if remote_ids.get("kling_task_id"):
-        args += ["--resume-task-id", str(remote_ids["kling_task_id"])]
+    args += await _remote_task_args(id_file, remote_ids, on_remote_ids)
     env = await credential_env(
         channel_id,
         list(inputs.get("credentials", [])),
@@ -131,7 +172,9 @@ async def _run_script(
 
     async def on_event(event: dict[str, Any]) -> None:
         if event.get("event") == "remote_task" and event.get("task_id"):
-            await on_remote_ids({"kling_task_id": str(event["task_id"])})
+            await on_remote_ids({KLING_TASK_ID: str(event["task_id"])})
+            if id_file is not None:  # recorded: the database is the resume point now
+                await asyncio.to_thread(id_file.unlink, missing_ok=True)
 
     with tempfile.TemporaryDirectory(prefix="vidgen-item-") as tmp:
         for flag, payload in inputs.get("json_files", {}).items():
@@ -308,7 +351,8 @@ async def execute_item(
     if os.environ.get(BENCH_FAKE_ENV) and kind == "script":
         return await _bench_fake(inputs)
     if kind == "script":
-        outcome = await _run_script(channel_id, inputs, remote_ids, on_remote_ids)
+        id_file = _task_id_file(task_id, step, item_key) if inputs.get("remote_task") else None
+        outcome = await _run_script(channel_id, inputs, remote_ids, on_remote_ids, id_file)
         if inputs.get("final"):
             outcome.final_video_key = outcome.output_keys.get("output")
         return outcome

@@ -193,6 +193,7 @@ def _video_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> lis
                     timeout_s=timeout,
                     unit_label="second",
                     units=units,
+                    remote_task=video.provider == "kling",
                 ),
             )
         )

@@ -179,7 +179,7 @@ async def test_twenty_videos_survive_faults_kills_and_a_database_restart(
 
     assert figures["lost"] == {}, f"{figures['lost']}\n{fleet.all_logs()[-6000:]}"
     assert figures["published"] == 18
-    assert figures["duplicates"]["kling_created_twice"] == []
+    assert figures["duplicates"]["kling_created_twice"] == [], figures["kling_duplicate_story"]
     assert figures["duplicates"]["regenerated_after_done"] == []
     assert figures["youtube_duplicates"] == 0
     # one video per published paid task, none for the refused title

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ class FakeKie:
     poll_hang_seconds: float = 0.0  # answer recordInfo this late (or when the client gives up)
     download: str = "ok"  # "ok" | "garbage" (not a video) | "truncated" (first 40% of the file)
     fetch_images: bool = True  # fetch image_url like the real service does
+    create_gate: threading.Event | None = None  # createTask makes its task once this is set
     create_calls: int = 0
     poll_calls: int = 0
     downloads: int = 0
@@ -111,6 +113,8 @@ def _build(fake: FakeKie) -> FastAPI:
             if image is None:
                 return _answer(422, "image_url could not be downloaded")
             fake.received_images.append(image)
+        if fake.create_gate is not None:
+            await asyncio.to_thread(fake.create_gate.wait, 120)
         task = Task(task_id=uuid.uuid4().hex, model=body["model"], params=params)
         fake.tasks[task.task_id] = task
         return _answer(200, "success", {"taskId": task.task_id})

@@ -287,9 +287,10 @@ def test_kling_resumes_after_a_crash_without_paying_twice(
 ) -> None:
     fakes.kie.hold_generating = True
     out = tmp_path / "resumed.mp4"
+    id_file = tmp_path / "remote" / "task.json"
     argv = ["--image", str(media["image"]), "--prompt", "slow push in", "--output", str(out),
             "--provider", "kling", "--duration", "1", "--size", SIZE,
-            "--max-wait", "60", *FAST_POLL]  # fmt: skip
+            "--max-wait", "60", "--task-id-file", str(id_file), *FAST_POLL]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
     with subprocess.Popen(
         [sys.executable, str(SCRIPTS / "generate_video.py"), *argv],
@@ -310,6 +311,9 @@ def test_kling_resumes_after_a_crash_without_paying_twice(
             proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     assert not out.exists()
+    # written before the announcement, so it holds the id even if nobody read the line
+    assert json.loads(id_file.read_text()) == {"task_id": event["task_id"]}
+    assert [p.name for p in id_file.parent.iterdir()] == ["task.json"]  # no partial left
     fakes.kie.hold_generating = False
 
     run = kling(out, media["image"], fakes, "--resume-task-id", event["task_id"])

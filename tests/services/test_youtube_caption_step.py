@@ -130,7 +130,7 @@ async def test_worker_killed_after_the_insert_still_leaves_one_track_and_one_vid
     tube.hold_captions = True  # Google stores the track, the answer never comes
     env = {**os.environ, **fake_env[1], "VIDGEN_ITEM_LEASE_S": "1"}
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.services.youtube_worker_child", str(captions_id)],
+        [sys.executable, "-m", "tests.services.worker_child", str(captions_id)],
         cwd=PROJECT_ROOT,
         env=env,
     )

@@ -90,7 +90,7 @@ async def test_worker_killed_mid_upload_resumes_the_same_session(
     tube.hold_at = 3 * CHUNK  # the fake stores 3 chunks, then keeps the worker waiting
     env = {**os.environ, **fake_env[1], "VIDGEN_ITEM_LEASE_S": "1"}
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.services.youtube_worker_child", str(job.item_id)],
+        [sys.executable, "-m", "tests.services.worker_child", str(job.item_id)],
         cwd=PROJECT_ROOT,
         env=env,
     )

@@ -1,7 +1,7 @@
-"""A stand-in worker for the kill test: runs one item job the way ``vidgen worker`` does.
+"""A stand-in worker for the kill tests: runs one item job the way ``vidgen worker`` does.
 
-``python -m tests.services.youtube_worker_child ITEM_ID`` with the test's environment
-(DATABASE_URL, the fake's URLs, FERNET_KEYS, WORKSPACE_ROOT); the test SIGKILLs it mid-upload.
+``python -m tests.services.worker_child ITEM_ID`` with the test's environment
+(DATABASE_URL, the fake's URLs, FERNET_KEYS, WORKSPACE_ROOT); the test SIGKILLs it mid-item.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from app.pipeline.jobs import run_item_job
 
 
 async def main(item_id: uuid.UUID) -> None:
-    init_engine(application_name="youtube-child")
+    init_engine(application_name="worker-child")
     try:
         await run_item_job(item_id, worker=f"child:{os.getpid()}")
     except RetryRequested:
