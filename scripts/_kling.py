@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -213,12 +216,28 @@ def download(url: str, dest: Path) -> int:
     return int(_common.with_retries(call, what=what))
 
 
-def write_task_id(path: Path, task_id: str) -> None:
-    """Replace ``path`` with ``{"task_id": ...}`` in one step: a reader sees the id or nothing."""
+def write_marker(path: Path, content: dict[str, Any]) -> None:
+    """Replace ``path`` with ``content`` as JSON in one step (synced): a reader sees all or nothing."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
     with partial.open("w") as handle:
-        json.dump({"task_id": task_id}, handle)
+        json.dump(content, handle)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(partial, path)
+
+
+@contextmanager
+def uninterrupted() -> Iterator[None]:
+    """Hold SIGTERM and SIGINT until the block ends (they are delivered then).
+
+    Around the paid create: a supervisor that dies (or stops the script) while the request is
+    out would otherwise leave a task the vendor made and nobody recorded; held, the script reads
+    the answer and writes the id down first.
+    """
+    held = {signal.SIGTERM, signal.SIGINT}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -4,8 +4,10 @@
 Both providers deliver the same format (H.264 high, yuv420p, 30 fps, no audio) so assembly can
 stream-copy. Kling prints ``{"event": "remote_task", "task_id": ...}`` as soon as the paid task exists,
 so a supervisor can store it and, after a crash, run again with ``--resume-task-id`` instead of paying twice.
-With ``--task-id-file`` the id is first written there (atomically, synced), so it survives a supervisor
-killed before the announcement reached its database.
+With ``--task-id-file`` the create is bracketed there (atomically, synced): ``{"pending_pid": PID}``
+while the request is out, then ``{"task_id": ...}`` before the announcement. SIGTERM waits for the
+answer, so a supervisor killed mid-create or before the announcement reached its database leaves the
+id (or a live PID to wait for) to its successor, not an unrecorded paid task.
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume-task-id", help="kling: wait for this existing task instead of creating one"
     )
     p.add_argument(
-        "--task-id-file", type=Path, help="kling: write the new task's id here before announcing it"
+        "--task-id-file", type=Path, help="kling: record the create here (pending PID, then id)"
     )
     stock = p.add_argument_group("pexels / pixabay (stock footage)")
     stock.add_argument("--query", help="stock search words (default: derived from --prompt)")
@@ -320,9 +322,13 @@ def start_task(args: argparse.Namespace, kie: _kling.KieClient, upload: tuple[Pa
         task_input["negative_prompt"] = args.negative_prompt
     if args.cfg_scale is not None:
         task_input["cfg_scale"] = args.cfg_scale
-    task_id = kie.create_task(args.model or _kling.DEFAULT_MODEL, task_input)
-    if args.task_id_file is not None:
-        _kling.write_task_id(args.task_id_file, task_id)
+    marker: Path | None = args.task_id_file
+    with _kling.uninterrupted():
+        if marker is not None:  # a successor waits for this process instead of paying again
+            _kling.write_marker(marker, {"pending_pid": os.getpid()})
+        task_id = kie.create_task(args.model or _kling.DEFAULT_MODEL, task_input)
+        if marker is not None:
+            _kling.write_marker(marker, {"task_id": task_id})
     _common.emit({"event": "remote_task", "task_id": task_id})
     return task_id
 

@@ -189,12 +189,14 @@ def build_script_env(
 def _die_with_parent(parent: int) -> Callable[[], None]:
     """A script runs in its own session (so a timeout can kill its whole group), which also
     means a SIGKILLed worker would leave it running: a paid call finishing unrecorded while
-    another worker re-runs the item pays twice. On Linux the kernel kills it with its worker."""
+    another worker re-runs the item pays twice. On Linux the kernel sends it SIGTERM when its
+    worker dies: a script ends at once, except one that holds SIGTERM for a moment to write
+    down a paid create whose answer is on its way (``generate_video.py --task-id-file``)."""
 
     def arm() -> None:  # runs in the child between fork and exec
         try:
             libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
         except (OSError, AttributeError):
             return  # not Linux: the script outlives a killed worker, as before
         if os.getppid() != parent:  # the worker died before prctl took effect

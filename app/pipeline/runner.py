@@ -34,6 +34,7 @@ from app.review.rejection import replan_notes
 BENCH_FAKE_ENV = "VIDGEN_BENCH_FAKE_LATENCIES"
 KLING_TASK_ID = "kling_task_id"
 REMOTE_TASK = "task_id"  # the key generate_video.py's --task-id-file holds
+ORPHAN_WAIT_S = 420.0  # a create's worst case: 3 attempts of a 120 s read timeout, plus backoff
 log = get_logger(__name__)
 
 
@@ -104,13 +105,41 @@ def _task_id_file(task_id: uuid.UUID, step: PipelineStep, item_key: str) -> Path
     return workspace_root() / "remote-tasks" / f"{task_id}-{step.value}-{item_key}.json"
 
 
-def _unrecorded_task_id(path: Path) -> str | None:
-    """The id a killed worker's script wrote but the worker never stored, if there is one."""
+def _read_marker(path: Path) -> dict[str, Any]:
     try:
-        task_id = json.loads(path.read_text()).get(REMOTE_TASK)
-    except (OSError, ValueError, AttributeError):
-        return None
-    return task_id if isinstance(task_id, str) and task_id else None
+        content = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return content if isinstance(content, dict) else {}
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+async def _unrecorded_task_id(path: Path) -> str | None:
+    """The id a killed worker's script recorded but the worker never stored, if there is one.
+
+    A script still finishing its create (its worker died mid-request; the script holds SIGTERM
+    until the answer is written down) is waited for. A pending mark whose script is gone means
+    the answer never arrived: the task may or may not exist, and the run creates one.
+    """
+    deadline = asyncio.get_running_loop().time() + ORPHAN_WAIT_S
+    while True:
+        content = await asyncio.to_thread(_read_marker, path)
+        task_id = content.get(REMOTE_TASK)
+        if isinstance(task_id, str) and task_id:
+            return task_id
+        pid = content.get("pending_pid")
+        if not _alive(pid) or asyncio.get_running_loop().time() > deadline:
+            return None
+        await asyncio.sleep(0.2)
 
 
 async def _remote_task_args(
@@ -125,7 +154,7 @@ async def _remote_task_args(
     """
     task_id = remote_ids.get(KLING_TASK_ID)
     if not task_id and id_file is not None:
-        task_id = await asyncio.to_thread(_unrecorded_task_id, id_file)
+        task_id = await _unrecorded_task_id(id_file)
         if task_id:
             log.warning("item.resumed_unrecorded_task", remote_task=task_id)
             await on_remote_ids({KLING_TASK_ID: task_id})

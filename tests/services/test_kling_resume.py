@@ -181,3 +181,47 @@ async def test_worker_killed_before_the_task_id_is_stored_resumes_the_same_task(
         clip = key_path(item.output_keys["output"])
     assert clip.stat().st_size > 1000
     assert not list((tmp_path / "ws" / "remote-tasks").glob("*.json"))  # nothing left behind
+
+
+async def test_worker_killed_while_the_create_is_in_flight_resumes_the_task_it_made(
+    app_db: AsyncEngine, kie_env: tuple[FakeKie, dict[str, str]], tmp_path: Path
+) -> None:
+    """The vendor is still making the task when the worker dies: the script reads the answer
+    and writes the id down before it ends, and the next worker resumes that task."""
+    kie, env = kie_env
+    _, item_id = await _clip_item(tmp_path / "configs")
+    kie.create_gate = threading.Event()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.services.worker_child", str(item_id)],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **env},
+    )
+    try:
+
+        async def creating() -> bool:
+            return kie.create_calls == 1
+
+        await _wait_for(creating, "the worker asked KIE for a task", child)
+        child.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(child.wait, 10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert not kie.tasks  # the vendor has not answered yet
+    kie.create_gate.set()  # ... and now makes the task, answering a worker that is gone
+    async with session_scope() as session:
+        item = await session.get(TaskItem, item_id)
+        assert item is not None and item.remote_ids == {}
+        item.lease_expires_at = text("now() - interval '1 second'")
+
+    kie.hold_generating = False
+    assert await run_until_settled(item_id, worker="test:2") is None
+    assert len(kie.tasks) == 1, "the successor paid for a second task instead of resuming"
+    [created] = kie.tasks
+    assert kie.create_calls == 1
+    async with session_scope() as session:
+        item = await session.get(TaskItem, item_id)
+        assert item is not None
+        assert item.status == ItemStatus.COMPLETED, item.error_message
+        assert item.remote_ids["kling_task_id"] == created
+    assert not list((tmp_path / "ws" / "remote-tasks").glob("*.json"))
