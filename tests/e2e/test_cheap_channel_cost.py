@@ -17,7 +17,8 @@ from tests.fakes.openai_compat import API_KEY, FakeOpenAI
 from tests.fakes.server import serve
 from tests.fakes.stock import PEXELS_KEY, FakeStock, StockVideo
 
-pytestmark = pytest.mark.slow
+# The fleet gets 600 s to publish (a loaded 2-core machine needs them); pytest must allow more.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 SCENES = 6
 
