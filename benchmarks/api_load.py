@@ -1,4 +1,4 @@
-"""API load benchmark: ``uv run python benchmarks/api_load.py [--quick] [--web-workers 1 2]``.
+"""API load benchmark: ``uv run python benchmarks/api_load.py [--quick] [--json] [--web-workers 1 2]``.
 
 Seeds a fresh database (embedded server in ``workspace/bench-postgres``, or ``DATABASE_URL``'s)
 with 10,000 tasks and their steps, items, costs and audit rows (``api_load_seed``), starts the
@@ -6,7 +6,9 @@ real web service (``python -m app.cli web``) and drives it over loopback at each
 a fixed time per endpoint: the task list's first page, a deep cursor page of a filtered list, the
 task detail, and the review queue. Prints a markdown table per endpoint x concurrency (requests,
 req/s, p50/p90/p99/max, errors, and where the CPU went) and writes the same as JSON to
-``workspace/benchmarks/api_load.json``.
+``workspace/benchmarks/api_load.json``. The task list is also measured on a bare yardstick
+(``api_load_bare``: raw asyncpg, the same columns, the standard ``json``), so the figure that
+matters on a shared machine is the ratio; ``--json`` prints the figures as the last stdout line.
 
 Client, server and PostgreSQL share this machine's cores, so each row carries the 1-minute load
 average when it began and the CPU each party used (in cores: 1.0 = one core busy throughout).
@@ -38,6 +40,8 @@ from benchmarks.api_load_seed import SeedInfo, seed, seed_info
 
 JSON_PATH = PROJECT_ROOT / "workspace" / "benchmarks" / "api_load.json"
 TARGET_ENDPOINT, TARGET_CONCURRENCY, TARGET_P99_MS = "tasks_first_page", 50, 50.0
+BARE = "bare"  # the yardstick's tree label
+FIGURES_CONCURRENCY = 10  # the --json figures are taken at this many clients (issue 17)
 
 
 @dataclass
@@ -49,6 +53,7 @@ class LoadConfig:
     web_workers: Sequence[int] = (1,)
     baseline_root: Path | None = None  # measured first, with one web process
     endpoints: Sequence[str] | None = None  # None: all
+    bare: bool = True  # also measure the bare yardstick (``api_load_bare``) on the task list
 
 
 @dataclass
@@ -80,6 +85,33 @@ class LoadReport:
             "load_avg_at_start": self.started_load,
             "cpu_count": os.cpu_count(),
             "results": [r.summary() for r in self.results],
+        }
+
+    def _at(self, tree: str, endpoint: str) -> LoadResult | None:
+        """The row at the figures' concurrency (else the nearest measured one)."""
+        rows = [r for r in self.results if (r.tree, r.endpoint) == (tree, endpoint)]
+        return min(rows, key=lambda r: abs(r.concurrency - FIGURES_CONCURRENCY), default=None)
+
+    def figures(self) -> dict[str, float | int | None]:
+        """The ``--json`` figures: our task list and review queue next to the bare yardstick."""
+        api, bare = self._at("this", TARGET_ENDPOINT), self._at(BARE, TARGET_ENDPOINT)
+        reviews = self._at("this", "reviews")
+        return {
+            "clients": api.concurrency if api else None,
+            "api_rps": api.throughput if api else None,
+            "api_p99_ms": api.pct(99) if api else None,
+            "bare_rps": bare.throughput if bare else None,
+            "bare_p99_ms": bare.pct(99) if bare else None,
+            "api_vs_bare": api.throughput / bare.throughput if api and bare else None,
+            "reviews_rps": reviews.throughput if reviews else None,
+            "reviews_p99_ms": reviews.pct(99) if reviews else None,
+            "reviews_kb_per_response": (
+                reviews.response_bytes / max(1, len(reviews.latencies_ms)) / 1024
+                if reviews
+                else None
+            ),
+            "errors": sum(r.errors for r in self.results),
+            "load_1min_at_start": self.started_load[0],
         }
 
     def markdown(self) -> str:
@@ -139,6 +171,8 @@ async def run_load(
     variants = [("this", PROJECT_ROOT, workers) for workers in config.web_workers]
     if config.baseline_root is not None:
         variants.insert(0, ("baseline", config.baseline_root, 1))
+    if config.bare:
+        variants.insert(0, (BARE, PROJECT_ROOT, 1))
     for label, root, workers in variants:
         server = WebServer(
             run_dir=run_dir,
@@ -147,10 +181,13 @@ async def run_load(
             workers=workers,
             app_root=root,
             label=label,
+            bare_dsn=dsn if label == BARE else None,
         )
         await asyncio.to_thread(server.start)
         try:
             for endpoint in endpoints:
+                if label == BARE and endpoint.name != TARGET_ENDPOINT:
+                    continue  # the yardstick serves the task list only
                 for concurrency in config.concurrency:
                     async with make_client(server.base_url, concurrency) as client:
                         if config.warmup_s > 0:
@@ -194,6 +231,10 @@ def _args() -> argparse.Namespace:
         help="also measure the service run from this tree (e.g. a worktree of an older commit)",
     )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare yardstick")
+    parser.add_argument(
+        "--json", action="store_true", help="last stdout line: the figures as one JSON object"
+    )
     parser.add_argument(
         "--database",
         help="use this already seeded database of the same server (a renamed --keep-db one)",
@@ -212,6 +253,7 @@ async def _main(ns: argparse.Namespace) -> None:
         web_workers=ns.web_workers,
         endpoints=ns.endpoints,
         baseline_root=ns.baseline_root,
+        bare=not ns.no_bare,
     )
     run_dir = (
         PROJECT_ROOT / "workspace" / "bench-runs" / f"api-load-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -238,6 +280,8 @@ async def _main(ns: argparse.Namespace) -> None:
     JSON_PATH.write_text(json.dumps(report.to_json(), indent=2) + "\n")
     print(report.markdown())
     _say(f"JSON in {JSON_PATH}, web log in {run_dir}")
+    if ns.json:
+        print(json.dumps(report.figures()), flush=True)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,8 @@ class WebServer:
     # figures against the same database and client.
     app_root: Path = PROJECT_ROOT
     label: str = "this"
+    # Set: run the bare yardstick (``api_load_bare``) on this asyncpg DSN instead of the service.
+    bare_dsn: str | None = None
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
 
@@ -77,9 +79,16 @@ class WebServer:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        command = [sys.executable, "-m", "app.cli", "web", "--port", str(self.port)]
+        if self.bare_dsn is not None:
+            env["BARE_DSN"] = self.bare_dsn
+            command = [
+                sys.executable, "-m", "uvicorn", "benchmarks.api_load_bare:app",
+                "--port", str(self.port), "--no-access-log", "--log-level", "warning",
+            ]  # fmt: skip
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "web", "--port", str(self.port)],
+                command,
                 cwd=self.app_root,
                 env=env,
                 stdout=log,

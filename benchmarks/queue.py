@@ -19,7 +19,8 @@ item job, latency split at PgQueuer's pick, Kling slot use). ``--profile`` runs 
 a CPU-time cProfile; ``--no-sync-commit`` shows what the WAL flush at each commit costs. The
 fleet's logs (and profiles) stay in ``workspace/bench-runs/<time>/``; the fleet logs at INFO
 because readiness is read from its log lines. Figures move with other load on the machine: the
-1-minute load average as each phase began is printed with them.
+1-minute load average as each phase began is printed with them. ``--json`` adds the figures as
+one JSON object on the last stdout line; ``--quick`` runs every phase at its smallest.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ if __name__ == "__main__":
 
 import argparse
 import asyncio
+import json
 import time
 
 from app.core.config import PROJECT_ROOT
@@ -77,7 +79,17 @@ def _args() -> argparse.Namespace:
         help="what-if: synchronous_commit=off for the database (commits skip the WAL flush)",
     )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
-    return parser.parse_args()
+    parser.add_argument(
+        "--quick", action="store_true", help="every phase at its smallest (a smoke run, ~1 min)"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="last stdout line: the figures as one JSON object"
+    )
+    ns = parser.parse_args()
+    if ns.quick:
+        ns.raw_jobs, ns.tasks, ns.scenes, ns.latency_tasks = 200, 3, 2, 6
+        ns.videos, ns.video_scenes = 1, 2
+    return ns
 
 
 async def _with_fleet(
@@ -144,6 +156,8 @@ async def _main(ns: argparse.Namespace) -> None:
         if not ns.keep_db:
             await db.drop()
     print(report.markdown())
+    if ns.json:
+        print(json.dumps(report.figures()), flush=True)
 
 
 if __name__ == "__main__":

@@ -24,8 +24,8 @@ BENCH_API_TOKEN = "bench-token-0123456789abcdef"
 BENCH_CHANNEL = "bench"
 
 # Paid providers, so items land in the kling / elevenlabs / gemini pools; under
-# VIDGEN_BENCH_FAKE_LATENCIES no script runs and no key is asked for (item_runner's bench hook
-# returns before the credential lookup). No gates; 20 tasks at once (the config maximum).
+# VIDGEN_BENCH_FAKE_LATENCIES no script runs and no key is used (the runner's bench hook returns
+# before the credential lookup). No gates; 20 tasks at once (the config maximum).
 CHANNEL_YAML = """\
 slug: {slug}
 name: Benchmark
@@ -41,6 +41,16 @@ frame:
   aspect_ratio: "16:9"
 review_gates: []
 """
+
+
+# The workers' start-up check refuses an active channel whose paid providers have no key; these
+# stand-ins satisfy it on a machine with no vendor keys. They never leave the machine: no script
+# runs under the bench hook. A key already in the environment is kept (and equally unused).
+PLACEHOLDER_KEYS = {
+    "GEMINI_API_KEY": "bench-unused-gemini",
+    "KIE_API_KEY": "bench-unused-kie",
+    "ELEVENLABS_API_KEY": "bench-unused-elevenlabs",
+}
 
 
 def write_channel(directory: Path, *, max_concurrent: int = 20) -> None:
@@ -61,7 +71,7 @@ class BenchFleet:
     logs: dict[str, Path] = field(default_factory=dict)
 
     def _env(self, name: str) -> dict[str, str]:
-        env = dict(os.environ)
+        env = {**PLACEHOLDER_KEYS, **os.environ}
         env.update(
             {
                 "DATABASE_URL": self.database_url,

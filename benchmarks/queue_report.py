@@ -169,6 +169,39 @@ class Report:
             lines.append("(d) " + _cpu_line(m.cpu, m.videos, "video"))
         return lines
 
+    def figures(self) -> dict[str, float | int | None]:
+        """The run's figures for ``--json``: one flat object a script can compare across runs
+        (``None`` where the phase did not run)."""
+        raw = {r.config.tag: r.jobs_per_s for r in self.raw}
+        t, lat, m, b = self.throughput, self.latency, self.makespan, self.bound
+        cpu = t.cpu if t is not None else None
+        per_item = (lambda v: v / t.items) if t is not None and t.items else None
+        return {
+            "raw_a_per_s": raw.get("a"),
+            "raw_a_prime_per_s": raw.get("a'"),
+            "tasks_per_s": t.tasks_per_s if t else None,
+            "items_per_s": t.items_per_s if t else None,
+            "items_vs_raw_a_prime": (
+                t.items_per_s / raw["a'"] if t is not None and raw.get("a'") else None
+            ),
+            "cpu_ms_per_item": (
+                per_item(1000 * (cpu.workers_s + cpu.web_s + cpu.server_s))
+                if per_item and cpu
+                else None
+            ),
+            "commits_per_item": (
+                per_item(cpu.counters.get("xact_commit", 0)) if per_item and cpu else None
+            ),
+            "dispatch_p50_ms": percentile(lat.create_to_plan_ms, 50) if lat else None,
+            "dispatch_p99_ms": percentile(lat.create_to_plan_ms, 99) if lat else None,
+            "step_p50_ms": percentile(lat.step_to_next_ms, 50) if lat else None,
+            "step_p99_ms": percentile(lat.step_to_next_ms, 99) if lat else None,
+            "latency_events": len(lat.create_to_plan_ms) + len(lat.step_to_next_ms) if lat else 0,
+            "makespan_s": m.makespan_s if m else None,
+            "makespan_bound_s": b.total_s if b else None,
+            "load_1min_max": max(self.loads.values(), default=None),
+        }
+
     def markdown(self) -> str:
         settings = ", ".join(f"{k}={v}" for k, v in self.db_settings.items())
         out = [

@@ -34,9 +34,12 @@ async def test_small_run_reports_every_endpoint_without_errors(db_url: str, tmp_
     assert report.seed.rows["tasks"] == 200
 
     summaries = report.to_json()["results"]
-    assert {s["endpoint"] for s in summaries} == ENDPOINTS
+    ours = [s for s in summaries if s["tree"] == "this"]
+    assert {s["endpoint"] for s in ours} == ENDPOINTS
+    # the bare yardstick serves the task list only, measured beside ours in the same run
+    assert [s["endpoint"] for s in summaries if s["tree"] == "bare"] == ["tasks_first_page"]
     for s in summaries:
-        assert s["concurrency"] == 2 and s["web_workers"] == 1 and s["tree"] == "this"
+        assert s["concurrency"] == 2 and s["web_workers"] == 1
         assert s["errors"] == 0, s["error_samples"]
         assert s["requests"] > 0
         assert s["throughput_rps"] > 0
@@ -45,6 +48,11 @@ async def test_small_run_reports_every_endpoint_without_errors(db_url: str, tmp_
         assert s["mean_response_bytes"] > 2000, s
         assert not math.isnan(s["server_cpu_cores"]) and s["server_cpu_cores"] > 0
     json.dumps(report.to_json())  # what the benchmark writes must be plain JSON
+
+    figures = report.figures()
+    assert figures["api_rps"] and figures["bare_rps"] and figures["api_p99_ms"]
+    assert figures["api_vs_bare"] == figures["api_rps"] / figures["bare_rps"]
+    assert figures["errors"] == 0
 
     table = report.markdown()
     assert all(f"| {name} | this | 1 | 2 |" in table for name in ENDPOINTS)
