@@ -17,7 +17,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -238,23 +238,16 @@ class PushReport:
     user_edits: list[BoardRow] = field(default_factory=list)  # rows to apply: seen in answers
 
 
+@dataclass(eq=False)
 class Pusher:
     """Runs one push cycle for one board; ``max_writes`` bounds a cycle's length."""
 
-    def __init__(
-        self,
-        client: NotionClient,
-        *,
-        link: Callable[[str], str],
-        max_candidates: int = 500,
-        max_writes: int = 90,
-        concurrency: int = 4,
-    ) -> None:
-        self.client = client
-        self.link = link
-        self.max_candidates = max_candidates
-        self.max_writes = max_writes
-        self.concurrency = concurrency
+    client: NotionClient
+    _: KW_ONLY
+    link: Callable[[str], str]
+    max_candidates: int = 500
+    max_writes: int = 90
+    concurrency: int = 4
 
     async def push(
         self,

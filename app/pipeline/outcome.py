@@ -1,4 +1,4 @@
-"""What an item run gives back, fails with or waits for, and the secrets a paid call runs with.
+"""What an item run is handed, gives back, fails with or waits for, and the secrets a paid call runs with.
 
 Shared by the runner and by the step handlers that live in other domains (the planner, the
 YouTube uploader), so those never import the runner that dispatches to them.
@@ -16,6 +16,18 @@ from app.core.config import get_settings
 from app.core.database import session_scope
 
 RemoteIdsCallback = Callable[[dict[str, str]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ItemRun:
+    """One item run as the runner hands it to a handler in another domain, passed on whole so
+    that each handler's signature does not restate the runner's."""
+
+    task_id: uuid.UUID
+    channel_id: uuid.UUID
+    inputs: dict[str, Any]
+    remote_ids: dict[str, Any]
+    on_remote_ids: RemoteIdsCallback
 
 
 class ItemFailedError(Exception):

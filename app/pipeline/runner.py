@@ -26,7 +26,13 @@ from app.core.filesystem import UnsafePathError, safe_join, workspace_root
 from app.core.logging import get_logger
 from app.models import Channel, PipelineStep, Task
 from app.pipeline.items import KEY_REF
-from app.pipeline.outcome import ItemFailedError, ItemOutcome, RemoteIdsCallback, credential_env
+from app.pipeline.outcome import (
+    ItemFailedError,
+    ItemOutcome,
+    ItemRun,
+    RemoteIdsCallback,
+    credential_env,
+)
 from app.planning.plan_errors import PlanValidationError
 from app.planning.service import make_plan
 from app.review.rejection import replan_notes
@@ -279,13 +285,7 @@ async def _run_plan(task_id: uuid.UUID, inputs: dict[str, Any]) -> ItemOutcome:
     )
 
 
-async def _publish(
-    task_id: uuid.UUID,
-    channel_id: uuid.UUID,
-    inputs: dict[str, Any],
-    remote_ids: dict[str, Any],
-    on_remote_ids: RemoteIdsCallback,
-) -> ItemOutcome:
+async def _publish(run: ItemRun) -> ItemOutcome:
     """YouTube when the channel is authorised and the OAuth client configured, else offline:
     copy the final video to ``published/<task>.mp4`` in the store (the demo needs no Google
     account)."""
@@ -293,22 +293,18 @@ async def _publish(
         return ItemOutcome(result={"bench": True})
     from app.youtube import uploader as youtube_uploader
 
-    if await youtube_uploader.youtube_publishing_enabled(channel_id):
-        return await youtube_uploader.publish_to_youtube(
-            task_id=task_id,
-            channel_id=channel_id,
-            inputs=inputs,
-            remote_ids=remote_ids,
-            on_remote_ids=on_remote_ids,
-        )
+    if await youtube_uploader.youtube_publishing_enabled(run.channel_id):
+        return await youtube_uploader.publish_to_youtube(run)
     store = get_artifact_store()
     try:
-        source = await asyncio.to_thread(_fetch_input, store, inputs["final_key"])
+        source = await asyncio.to_thread(_fetch_input, store, run.inputs["final_key"])
     except ArtifactMissingError:
         raise ItemFailedError(
-            "INPUT_MISSING", f"final video {inputs['final_key']} does not exist", retryable=False
+            "INPUT_MISSING",
+            f"final video {run.inputs['final_key']} does not exist",
+            retryable=False,
         ) from None
-    published_key = f"published/{task_id}.mp4"
+    published_key = f"published/{run.task_id}.mp4"
     target = store.local_path(published_key)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".mp4.part")
@@ -320,27 +316,15 @@ async def _publish(
     )
 
 
-async def _captions(
-    task_id: uuid.UUID,
-    channel_id: uuid.UUID,
-    inputs: dict[str, Any],
-    remote_ids: dict[str, Any],
-    on_remote_ids: RemoteIdsCallback,
-) -> ItemOutcome:
+async def _captions(run: ItemRun) -> ItemOutcome:
     """The SRT as a caption track on YouTube; nothing to do when the video was published offline."""
     if os.environ.get(BENCH_FAKE_ENV):
         return ItemOutcome(result={"bench": True})
     from app.youtube import caption_item, uploader
 
-    if not await uploader.youtube_publishing_enabled(channel_id):
+    if not await uploader.youtube_publishing_enabled(run.channel_id):
         return ItemOutcome(result={"captions": "offline"})
-    return await caption_item.upload_captions(
-        task_id=task_id,
-        channel_id=channel_id,
-        inputs=inputs,
-        remote_ids=remote_ids,
-        on_remote_ids=on_remote_ids,
-    )
+    return await caption_item.upload_captions(run)
 
 
 async def _copy_user_media(inputs: dict[str, Any]) -> ItemOutcome:
@@ -389,10 +373,11 @@ async def execute_item(
         return await _run_plan(task_id, inputs)
     if kind == "copy":
         return await _copy_user_media(inputs)
+    run = ItemRun(task_id, channel_id, inputs, remote_ids, on_remote_ids)
     if kind == "publish":
-        return await _publish(task_id, channel_id, inputs, remote_ids, on_remote_ids)
+        return await _publish(run)
     if kind == "captions":
-        return await _captions(task_id, channel_id, inputs, remote_ids, on_remote_ids)
+        return await _captions(run)
     raise ItemFailedError(
         "ITEM_INVALID", f"{step.value} item {item_key} has unknown kind {kind!r}", retryable=False
     )

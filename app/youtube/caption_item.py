@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 
 from app.artifacts.configured import fetch_path
@@ -22,25 +20,10 @@ from app.core.config import get_settings
 from app.core.database import session_scope
 from app.core.logging import get_logger
 from app.models import PipelineStep, TaskItem
-from app.pipeline.outcome import ItemDeferredError, ItemFailedError, ItemOutcome, RemoteIdsCallback
+from app.pipeline.outcome import ItemFailedError, ItemOutcome, ItemRun
 from app.youtube.captions import put_caption_track
-from app.youtube.client import (
-    DEFAULT_TIMEOUT,
-    YouTubeAuthError,
-    YouTubeClient,
-    YouTubeError,
-    YouTubeQuotaExceededError,
-    YouTubeTransientError,
-)
-from app.youtube.ledger import Clock, LedgerMeter, QuotaDeferredError, QuotaLedger
-from app.youtube.oauth import (
-    Backoff,
-    InvalidGrantError,
-    OAuthError,
-    OAuthTransientError,
-    TokenSource,
-)
-from app.youtube.uploader import _load, _oauth_app, _park_for_reauth, reauth_reason
+from app.youtube.ledger import Clock, LedgerMeter, QuotaLedger
+from app.youtube.uploader import _item_client, _load, _oauth_app, _reauth_deferral
 
 log = get_logger("youtube_captions")
 
@@ -70,63 +53,32 @@ def _done(track_id: str, video_id: str, **result: Any) -> ItemOutcome:
     )
 
 
-async def upload_captions(
-    *,
-    task_id: uuid.UUID,
-    channel_id: uuid.UUID,
-    inputs: dict[str, Any],
-    remote_ids: dict[str, Any],
-    on_remote_ids: RemoteIdsCallback,
-    clock: Clock | None = None,
-) -> ItemOutcome:
+async def upload_captions(run: ItemRun, *, clock: Clock | None = None) -> ItemOutcome:
     """Put the task's SRT on its video (once: see the module doc)."""
     settings = get_settings()
-    job = await _load(task_id, channel_id)
-    video_id = await _video_id(task_id, job.task.youtube_video_id)
+    job = await _load(run.task_id, run.channel_id)
+    video_id = await _video_id(run.task_id, job.task.youtube_video_id)
     if video_id is None:
         raise ItemFailedError(
             "YOUTUBE_NOT_PUBLISHED", "the video is not on YouTube yet", retryable=True
         )
-    if remote_ids.get(REMOTE_CAPTION):
-        return _done(str(remote_ids[REMOTE_CAPTION]), video_id, already_uploaded=True)
+    if run.remote_ids.get(REMOTE_CAPTION):
+        return _done(str(run.remote_ids[REMOTE_CAPTION]), video_id, already_uploaded=True)
     if job.needs_reauth:
-        raise ItemDeferredError(
-            "YOUTUBE_REAUTH",
-            reauth_reason(job.channel.slug),
-            delay=timedelta(seconds=settings.youtube_reauth_park_s),
-        )
-    path = await asyncio.to_thread(fetch_path, inputs["srt_key"])
+        raise _reauth_deferral(job, settings)
+    path = await asyncio.to_thread(fetch_path, run.inputs["srt_key"])
     if not path.is_file() or path.stat().st_size == 0:
         raise ItemFailedError(
-            "INPUT_MISSING", f"captions {inputs['srt_key']} do not exist", retryable=False
+            "INPUT_MISSING", f"captions {run.inputs['srt_key']} do not exist", retryable=False
         )
     srt = path.read_bytes()
     ledger = QuotaLedger.from_settings(settings, clock)
-    backoff = Backoff(base_s=settings.youtube_retry_base_s)
     oauth_client, app = _oauth_app(job, settings)
-    meter = LedgerMeter(ledger, oauth_client.project, channel_id)
-    async with httpx.AsyncClient(timeout=DEFAULT_TIMEOUT) as http:
-        tokens = TokenSource(http, app, job.refresh_token, backoff=backoff)
-        client = YouTubeClient.from_settings(http, tokens, settings, backoff=backoff, meter=meter)
-        try:
-            track = await put_caption_track(
-                client, video_id=video_id, srt=srt, language=str(inputs.get("language") or "en")
-            )
-        except InvalidGrantError:
-            raise await _park_for_reauth(job, settings) from None
-        except QuotaDeferredError as exc:
-            raise ItemDeferredError("YOUTUBE_QUOTA", exc.message, delay=exc.delay) from None
-        except YouTubeQuotaExceededError:
-            async with session_scope() as session:
-                await ledger.exhaust(session, oauth_client.project, channel_id)
-            deferral = ledger.defer("captions.insert", "Google answered quotaExceeded")
-            raise ItemDeferredError(
-                "YOUTUBE_QUOTA", deferral.message, delay=deferral.delay
-            ) from None
-        except (YouTubeTransientError, YouTubeAuthError, OAuthTransientError) as exc:
-            raise ItemFailedError("YOUTUBE_UNAVAILABLE", str(exc), retryable=True) from None
-        except (YouTubeError, OAuthError) as exc:
-            raise ItemFailedError("YOUTUBE_REFUSED", str(exc), retryable=False) from None
-    await on_remote_ids({REMOTE_CAPTION: track.id})
+    meter = LedgerMeter(ledger, oauth_client.project, run.channel_id)
+    async with _item_client(job, settings, app, meter, "captions.insert") as client:
+        track = await put_caption_track(
+            client, video_id=video_id, srt=srt, language=str(run.inputs.get("language") or "en")
+        )
+    await run.on_remote_ids({REMOTE_CAPTION: track.id})
     log.info("youtube.captions_uploaded", video_id=video_id, updated=track.updated)
     return _done(track.id, video_id, updated=track.updated)

@@ -22,7 +22,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -41,7 +43,13 @@ from app.core.encryption import SecretDecryptionError, secret_box
 from app.core.logging import get_logger
 from app.models import Channel, ChannelCredential, PipelineStep, Task, TaskItem
 from app.pipeline.items import asset_key
-from app.pipeline.outcome import ItemDeferredError, ItemFailedError, ItemOutcome, RemoteIdsCallback
+from app.pipeline.outcome import (
+    ItemDeferredError,
+    ItemFailedError,
+    ItemOutcome,
+    ItemRun,
+    RemoteIdsCallback,
+)
 from app.youtube.client import (
     DEFAULT_TIMEOUT,
     YouTubeAuthError,
@@ -160,23 +168,16 @@ def _fingerprint(path: Path) -> tuple[int, str]:
     return path.stat().st_size, digest.hexdigest()
 
 
+@dataclass(eq=False)
 class _Publisher:
     """One run of the upload item: holds the client, the ledger and the job's facts."""
 
-    def __init__(
-        self,
-        job: _Job,
-        client: YouTubeClient,
-        meter: LedgerMeter,
-        settings: Settings,
-        on_remote_ids: RemoteIdsCallback,
-    ) -> None:
-        self.job = job
-        self.client = client
-        self.meter = meter
-        self.settings = settings
-        self.on_remote_ids = on_remote_ids
-        self._logged_tenth = -1
+    job: _Job
+    client: YouTubeClient
+    meter: LedgerMeter
+    settings: Settings
+    on_remote_ids: RemoteIdsCallback
+    _logged_tenth: int = field(default=-1, init=False)
 
     def _progress(self, received: int, total: int) -> None:
         tenth = received * 10 // total
@@ -276,11 +277,48 @@ async def _park_for_reauth(job: _Job, settings: Settings) -> ItemDeferredError:
         f"Run: vidgen oauth youtube {job.channel.slug}",
         channel=job.channel.slug,
     )
+    return _reauth_deferral(job, settings)
+
+
+def _reauth_deferral(job: _Job, settings: Settings) -> ItemDeferredError:
+    """Parked, not failed: the item can do nothing until the operator re-authorises the channel."""
     return ItemDeferredError(
         "YOUTUBE_REAUTH",
         reauth_reason(job.channel.slug),
         delay=timedelta(seconds=settings.youtube_reauth_park_s),
     )
+
+
+@asynccontextmanager
+async def _item_client(
+    job: _Job, settings: Settings, app: OAuthApp, meter: LedgerMeter, operation: str
+) -> AsyncIterator[YouTubeClient]:
+    """The channel's metered client for one item run, and the one reading of its failures.
+
+    Every YouTube item waits, retries or fails alike: a revoked token parks the channel, spent
+    quota defers the item (``operation`` names the call Google refused), outages retry.
+    """
+    backoff = Backoff(base_s=settings.youtube_retry_base_s)
+    async with httpx.AsyncClient(timeout=DEFAULT_TIMEOUT) as http:
+        tokens = TokenSource(http, app, job.refresh_token, backoff=backoff)
+        client = YouTubeClient.from_settings(http, tokens, settings, backoff=backoff, meter=meter)
+        try:
+            yield client
+        except InvalidGrantError:
+            raise await _park_for_reauth(job, settings) from None
+        except QuotaDeferredError as exc:
+            raise ItemDeferredError("YOUTUBE_QUOTA", exc.message, delay=exc.delay) from None
+        except YouTubeQuotaExceededError:
+            async with session_scope() as session:
+                await meter.ledger.exhaust(session, meter.project, job.channel.id)
+            deferral = meter.ledger.defer(operation, "Google answered quotaExceeded")
+            raise ItemDeferredError(
+                "YOUTUBE_QUOTA", deferral.message, delay=deferral.delay
+            ) from None
+        except (YouTubeTransientError, YouTubeAuthError, OAuthTransientError) as exc:
+            raise ItemFailedError("YOUTUBE_UNAVAILABLE", str(exc), retryable=True) from None
+        except (YouTubeError, OAuthError) as exc:
+            raise ItemFailedError("YOUTUBE_REFUSED", str(exc), retryable=False) from None
 
 
 def _outcome(video_id: str, result: dict[str, Any]) -> ItemOutcome:
@@ -308,32 +346,22 @@ def _oauth_app(job: _Job, settings: Settings) -> tuple[ChannelClient, OAuthApp]:
     return client, app
 
 
-async def publish_to_youtube(
-    *,
-    task_id: uuid.UUID,
-    channel_id: uuid.UUID,
-    inputs: dict[str, Any],
-    remote_ids: dict[str, Any],
-    on_remote_ids: RemoteIdsCallback,
-    clock: Clock | None = None,
-) -> ItemOutcome:
+async def publish_to_youtube(run: ItemRun, *, clock: Clock | None = None) -> ItemOutcome:
     """Upload the task's final video (or find the upload already done); see the module doc."""
     settings = get_settings()
-    job = await _load(task_id, channel_id)
+    job = await _load(run.task_id, run.channel_id)
     if job.task.youtube_video_id:
         log.info("youtube.already_published", video_id=job.task.youtube_video_id)
         return _outcome(job.task.youtube_video_id, {"already_published": True})
     if job.needs_reauth:
-        raise ItemDeferredError(
-            "YOUTUBE_REAUTH",
-            reauth_reason(job.channel.slug),
-            delay=timedelta(seconds=settings.youtube_reauth_park_s),
-        )
+        raise _reauth_deferral(job, settings)
     ledger = QuotaLedger.from_settings(settings, clock)
-    path = await asyncio.to_thread(fetch_path, inputs["final_key"])
+    path = await asyncio.to_thread(fetch_path, run.inputs["final_key"])
     if not path.is_file():
         raise ItemFailedError(
-            "INPUT_MISSING", f"final video {inputs['final_key']} does not exist", retryable=False
+            "INPUT_MISSING",
+            f"final video {run.inputs['final_key']} does not exist",
+            retryable=False,
         )
     try:
         metadata = build_video_resource(
@@ -347,39 +375,20 @@ async def publish_to_youtube(
     except MetadataError as exc:
         raise ItemFailedError("YOUTUBE_METADATA_INVALID", exc.message, retryable=False) from None
 
-    backoff = Backoff(base_s=settings.youtube_retry_base_s)
     oauth_client, app = _oauth_app(job, settings)
     meter = _meter(job, ledger, oauth_client.project)
-    async with httpx.AsyncClient(timeout=DEFAULT_TIMEOUT) as http:
-        tokens = TokenSource(http, app, job.refresh_token, backoff=backoff)
-        client = YouTubeClient.from_settings(http, tokens, settings, backoff=backoff, meter=meter)
-        publisher = _Publisher(job, client, meter, settings, on_remote_ids)
-        try:
-            video_id = str(remote_ids.get(REMOTE_VIDEO) or "")
-            if not video_id:
-                video = await publisher.upload(path, metadata, remote_ids)
-                video_id = str(video["id"])
-                await on_remote_ids({REMOTE_VIDEO: video_id})
-                log.info("youtube.uploaded", video_id=video_id)
-            thumbnail = str(remote_ids.get(REMOTE_THUMBNAIL) or "")
-            if not thumbnail:
-                thumbnail = await publisher.thumbnail(video_id, path)
-                await on_remote_ids({REMOTE_THUMBNAIL: thumbnail})
-        except InvalidGrantError:
-            raise await _park_for_reauth(job, settings) from None
-        except QuotaDeferredError as exc:
-            raise ItemDeferredError("YOUTUBE_QUOTA", exc.message, delay=exc.delay) from None
-        except YouTubeQuotaExceededError:
-            async with session_scope() as session:
-                await ledger.exhaust(session, oauth_client.project, channel_id)
-            deferral = ledger.defer("videos.insert", "Google answered quotaExceeded")
-            raise ItemDeferredError(
-                "YOUTUBE_QUOTA", deferral.message, delay=deferral.delay
-            ) from None
-        except (YouTubeTransientError, YouTubeAuthError, OAuthTransientError) as exc:
-            raise ItemFailedError("YOUTUBE_UNAVAILABLE", str(exc), retryable=True) from None
-        except (YouTubeError, OAuthError) as exc:
-            raise ItemFailedError("YOUTUBE_REFUSED", str(exc), retryable=False) from None
+    async with _item_client(job, settings, app, meter, "videos.insert") as client:
+        publisher = _Publisher(job, client, meter, settings, run.on_remote_ids)
+        video_id = str(run.remote_ids.get(REMOTE_VIDEO) or "")
+        if not video_id:
+            video = await publisher.upload(path, metadata, run.remote_ids)
+            video_id = str(video["id"])
+            await run.on_remote_ids({REMOTE_VIDEO: video_id})
+            log.info("youtube.uploaded", video_id=video_id)
+        thumbnail = str(run.remote_ids.get(REMOTE_THUMBNAIL) or "")
+        if not thumbnail:
+            thumbnail = await publisher.thumbnail(video_id, path)
+            await run.on_remote_ids({REMOTE_THUMBNAIL: thumbnail})
     return _outcome(
         video_id,
         {

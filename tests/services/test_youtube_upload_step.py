@@ -22,6 +22,7 @@ from app.core.config import PROJECT_ROOT, get_settings
 from app.core.database import session_scope
 from app.core.encryption import decrypt
 from app.models import ChannelCredential, ItemStatus, TaskStatus, YouTubeQuotaUsage
+from app.pipeline.outcome import ItemRun
 from app.youtube import uploader as youtube_uploader
 from app.youtube.auth import store_youtube_authorisation
 from app.youtube.quota import quota_day
@@ -68,11 +69,7 @@ async def test_upload_publishes_once_with_metadata_thumbnail_and_ids(
     # the job re-delivered after success does nothing, and a re-run of the step sees the video id
     assert await run_until_settled(job.item_id) is None
     await youtube_uploader.publish_to_youtube(
-        task_id=job.task_id,
-        channel_id=job.channel_id,
-        inputs=item.inputs,
-        remote_ids={},
-        on_remote_ids=_no_ids,
+        ItemRun(job.task_id, job.channel_id, item.inputs, remote_ids={}, on_remote_ids=_no_ids)
     )
     assert tube.videos_created == 1 and tube.calls["videos.insert"] == 1
 
