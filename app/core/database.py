@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.core.config import Settings, asyncpg_dsn, get_settings, normalise_database_url
+from app.core.script_process import pid_alive
 
 EMBEDDED_DB_NAME = "vidgen"
 HANDLE_LIST_FILE = ".handle_pids.json"  # the wheel's list of pids using a data dir
@@ -74,27 +75,12 @@ def drop_dead_handles(data_dir: Path) -> list[int]:
     handles = DiskList(data_dir.expanduser().resolve() / HANDLE_LIST_FILE)
     with PostgresServer._lock:
         pids = handles.get()
-        dead = [pid for pid in pids if not _pid_alive(pid)]
+        dead = [pid for pid in pids if not pid_alive(pid)]
         if dead:
             handles.put([pid for pid in pids if pid not in dead])
     if dead:
         logging.getLogger(__name__).warning("dropped dead embedded PostgreSQL users: %s", dead)
     return dead
-
-
-def _pid_alive(pid: int) -> bool:
-    """Alive and not a zombie (a killed child its parent has not reaped yet is gone for us)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no procfs (macOS): kill(0) is all we know
-    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
 
 
 def _ensure_database(admin_uri: str, name: str) -> None:

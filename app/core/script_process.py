@@ -16,6 +16,7 @@ import os
 import signal
 from collections import deque
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 EventCallback = Callable[[dict[str, Any]], Awaitable[None] | None]
@@ -153,3 +154,18 @@ async def kill_group(proc: asyncio.subprocess.Process, grace: float) -> None:
             await asyncio.wait_for(wait_exit(proc), timeout=grace)
     finally:  # even when cancelled again while waiting
         signal_group(proc.pid, signal.SIGKILL)
+
+
+def pid_alive(pid: int) -> bool:
+    """Alive and not a zombie (a killed child its parent has not reaped yet is gone for us)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no procfs (macOS): kill(0) is all we know
+    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")

@@ -24,6 +24,7 @@ from app.core.cli_wrapper import CLIScriptError, run_cli_script
 from app.core.database import session_scope
 from app.core.filesystem import UnsafePathError, safe_join, workspace_root
 from app.core.logging import get_logger
+from app.core.script_process import pid_alive
 from app.models import Channel, PipelineStep, Task
 from app.pipeline.items import KEY_REF
 from app.pipeline.outcome import (
@@ -119,16 +120,6 @@ def _read_marker(path: Path) -> dict[str, Any]:
     return content if isinstance(content, dict) else {}
 
 
-def _alive(pid: object) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
 async def _unrecorded_task_id(path: Path) -> str | None:
     """The id a killed worker's script recorded but the worker never stored, if there is one.
 
@@ -143,7 +134,10 @@ async def _unrecorded_task_id(path: Path) -> str | None:
         if isinstance(task_id, str) and task_id:
             return task_id
         pid = content.get("pending_pid")
-        if not _alive(pid) or asyncio.get_running_loop().time() > deadline:
+        if (
+            not (isinstance(pid, int) and pid > 0 and pid_alive(pid))
+            or asyncio.get_running_loop().time() > deadline
+        ):
             return None
         await asyncio.sleep(0.2)
 
