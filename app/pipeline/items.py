@@ -156,14 +156,17 @@ def copy_inputs(task: Task, source: str, target: str) -> dict[str, Any]:
     }
 
 
+def scene_spec(number: int, inputs: dict[str, Any]) -> ItemSpec:
+    """A scene's item: keyed by the scene, so a redo of that scene finds it, and run in the pool
+    its inputs name."""
+    return ItemSpec(
+        key=scene_item(number), pool=pool_for_item(inputs), scene_number=number, inputs=inputs
+    )
+
+
 def user_copy_spec(task: Task, number: int, source: str, target: SceneKey) -> ItemSpec:
     """The item that puts the user's file where the step's own output would be."""
-    return ItemSpec(
-        key=scene_item(number),
-        pool="composite",
-        scene_number=number,
-        inputs=copy_inputs(task, source, target(task, number)),
-    )
+    return scene_spec(number, copy_inputs(task, source, target(task, number)))
 
 
 def scene_image_key(task: Task, plan: ProductionPlan, scene: PlanScene) -> str:
