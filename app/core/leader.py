@@ -2,7 +2,8 @@
 
 Each leader holds a PostgreSQL advisory lock on its own connection; when that connection or
 the server goes away the leader must drop leadership, wait a moment and try again, until
-``stop()``. Keeping that loop in one place means both leaders survive restarts the same way.
+``stop()``. Keeping that loop (and the connection and lock it leads on) in one place means both
+leaders survive restarts the same way.
 """
 
 from __future__ import annotations
@@ -13,16 +14,22 @@ from typing import Any
 
 import asyncpg
 
+from app.core.database import plain_dsn
+
 
 class LeaderLoop:
     """``run()`` calls ``_lead()`` again after every failure until ``stop()`` is called.
 
-    Subclasses set ``_log`` (their module's logger) and ``_event`` (the prefix of the
-    ``<prefix>.connection_lost`` / ``<prefix>.crashed`` log events) and implement ``_lead``.
+    Subclasses set ``_log`` (their module's logger), ``_event`` (the prefix of the
+    ``<prefix>.connection_lost`` / ``<prefix>.crashed`` log events), ``_application_name`` (how
+    the leader's connection shows in ``pg_stat_activity``) and ``_lock_key`` (the advisory lock
+    only one process holds), and implement ``_serve``.
     """
 
     _log: Any
     _event: str
+    _application_name: str
+    _lock_key: int
 
     def __init__(self, *, retry_seconds: float) -> None:
         self.retry_seconds = retry_seconds
@@ -47,5 +54,29 @@ class LeaderLoop:
                 await asyncio.wait_for(self._stopping.wait(), self.retry_seconds)
 
     async def _lead(self) -> None:
-        """Take the lock and do the leader's work until stopped or the connection fails."""
+        """Take the lock on a connection of its own and lead on it until stopped or it fails:
+        closing that connection is what releases the lock."""
+        conn: Any = await asyncpg.connect(
+            plain_dsn(), server_settings={"application_name": self._application_name}
+        )
+        try:
+            while not self._stopping.is_set():
+                if await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):
+                    break
+                await self._wait_for_lock()
+            if self._stopping.is_set():
+                return
+            self.is_leader = True
+            await self._serve(conn)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), 2)
+
+    async def _wait_for_lock(self) -> None:
+        """The pause between two tries of a lock another process holds; ``stop()`` ends it."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), self.retry_seconds)
+
+    async def _serve(self, conn: Any) -> None:
+        """The leader's work, on the connection that holds the lock, until stopped or it fails."""
         raise NotImplementedError

@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import asyncpg
 from sqlalchemy import select, update
 
 from app.core.config import Settings
-from app.core.database import get_engine, plain_dsn, session_scope
+from app.core.database import get_engine, session_scope
 from app.core.leader import LeaderLoop
 from app.core.logging import get_logger, register_secret
 from app.core.time import utc_now
@@ -269,6 +268,8 @@ class NotionPoller(LeaderLoop):
 
     _log = log
     _event = "notion.leader"
+    _application_name = "notion-sync"
+    _lock_key = NOTION_LOCK_KEY
 
     def __init__(
         self,
@@ -290,39 +291,29 @@ class NotionPoller(LeaderLoop):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), max(0.0, seconds))
 
-    async def _lead(self) -> None:
-        conn: Any = await asyncpg.connect(
-            plain_dsn(), server_settings={"application_name": "notion-sync"}
-        )
-        try:
-            while not self._stopping.is_set():
-                if await conn.fetchval("SELECT pg_try_advisory_lock($1)", NOTION_LOCK_KEY):
-                    break
-                await self._sleep(self.retry_seconds)
-            if self._stopping.is_set():
-                return
-            self.is_leader = True
-            log.info("notion.leader.acquired")
-            for channel in (NOTION_CHANNEL, DISPATCH_CHANNEL):
-                await conn.add_listener(channel, lambda *_: self._wake.set())
-            next_poll = 0.0
-            while not self._stopping.is_set():
-                self._wake.clear()
-                poll_now = await self.sync.process_events()
-                if poll_now or time.monotonic() >= next_poll:
-                    await self.sync.poll_all()
-                    next_poll = time.monotonic() + self.poll_seconds
-                await self.sync.push_all()
-                self.cycles += 1
-                if conn.is_closed():
-                    raise OSError("notion leader connection closed")
-                await conn.fetchval("SELECT 1")
-                await self._sleep(min(self.push_seconds, next_poll - time.monotonic()))
-                if self._wake.is_set():
-                    await asyncio.sleep(self.settle_seconds)  # let a burst of changes gather
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(conn.close(), 2)
+    async def _wait_for_lock(self) -> None:
+        """Like every pause of the poller, cut short by its wake event (``stop()`` sets it too)."""
+        await self._sleep(self.retry_seconds)
+
+    async def _serve(self, conn: Any) -> None:
+        log.info("notion.leader.acquired")
+        for channel in (NOTION_CHANNEL, DISPATCH_CHANNEL):
+            await conn.add_listener(channel, lambda *_: self._wake.set())
+        next_poll = 0.0
+        while not self._stopping.is_set():
+            self._wake.clear()
+            poll_now = await self.sync.process_events()
+            if poll_now or time.monotonic() >= next_poll:
+                await self.sync.poll_all()
+                next_poll = time.monotonic() + self.poll_seconds
+            await self.sync.push_all()
+            self.cycles += 1
+            if conn.is_closed():
+                raise OSError("notion leader connection closed")
+            await conn.fetchval("SELECT 1")
+            await self._sleep(min(self.push_seconds, next_poll - time.monotonic()))
+            if self._wake.is_set():
+                await asyncio.sleep(self.settle_seconds)  # let a burst of changes gather
 
 
 def build_client(settings: Settings) -> NotionClient:

@@ -15,12 +15,11 @@ import time
 import uuid
 from typing import Any
 
-import asyncpg
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.artifacts.retention import schedule_purge_if_due
-from app.core.database import plain_dsn, session_scope
+from app.core.database import session_scope
 from app.core.leader import LeaderLoop
 from app.core.logging import get_logger
 from app.core.time import utc_now
@@ -109,6 +108,8 @@ class Dispatcher(LeaderLoop):
 
     _log = log
     _event = "dispatch"
+    _application_name = "dispatcher"
+    _lock_key = DISPATCHER_LOCK_KEY
 
     def __init__(self, *, tick_seconds: float = 5.0, retry_seconds: float = 2.0) -> None:
         super().__init__(retry_seconds=retry_seconds)
@@ -117,35 +118,20 @@ class Dispatcher(LeaderLoop):
     def wake(self) -> None:
         self._wake.set()
 
-    async def _lead(self) -> None:
-        conn: Any = await asyncpg.connect(
-            plain_dsn(), server_settings={"application_name": "dispatcher"}
-        )
-        try:
-            while not self._stopping.is_set():
-                if await conn.fetchval("SELECT pg_try_advisory_lock($1)", DISPATCHER_LOCK_KEY):
-                    break
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self.retry_seconds)
-            if self._stopping.is_set():
-                return
-            self.is_leader = True
-            log.info("dispatch.leader_acquired")
-            await conn.add_listener(DISPATCH_CHANNEL, lambda *_: self._wake.set())
-            next_reconcile = 0.0
-            while not self._stopping.is_set():
-                self._wake.clear()
-                await dispatch_pending()
-                if time.monotonic() >= next_reconcile:
-                    await requeue_orphans()
-                    schedule_purge_if_due()  # artifact retention, in the background
-                    schedule_stats_if_due()  # video statistics, in the background
-                    next_reconcile = time.monotonic() + self.tick_seconds
-                if conn.is_closed():
-                    raise OSError("dispatcher connection closed")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.tick_seconds)
-                await conn.fetchval("SELECT 1")  # notice a dead server within one tick
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(conn.close(), 2)
+    async def _serve(self, conn: Any) -> None:
+        log.info("dispatch.leader_acquired")
+        await conn.add_listener(DISPATCH_CHANNEL, lambda *_: self._wake.set())
+        next_reconcile = 0.0
+        while not self._stopping.is_set():
+            self._wake.clear()
+            await dispatch_pending()
+            if time.monotonic() >= next_reconcile:
+                await requeue_orphans()
+                schedule_purge_if_due()  # artifact retention, in the background
+                schedule_stats_if_due()  # video statistics, in the background
+                next_reconcile = time.monotonic() + self.tick_seconds
+            if conn.is_closed():
+                raise OSError("dispatcher connection closed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.tick_seconds)
+            await conn.fetchval("SELECT 1")  # notice a dead server within one tick

@@ -45,16 +45,24 @@ def asset_key(task: Task, name: str) -> str:
     return f"{task_prefix(task)}/assets/{name}.png"
 
 
-def composite_key(task: Task, number: int) -> str:
-    return f"{task_prefix(task)}/composites/scene-{number:02d}.png"
+SceneKey = Callable[[Task, int], str]
 
 
-def clip_key(task: Task, number: int) -> str:
-    return f"{task_prefix(task)}/videos/scene-{number:02d}.mp4"
+def _scene_file(folder: str, extension: str) -> SceneKey:
+    """Every per-scene output is named one way, ``<folder>/scene-NN.<ext>``, so a redo of a scene
+    rewrites the same key and the assembly finds each scene's files by number."""
+
+    def key(task: Task, number: int) -> str:
+        return f"{task_prefix(task)}/{folder}/scene-{number:02d}.{extension}"
+
+    return key
 
 
-def narration_key(task: Task, number: int) -> str:
-    return f"{task_prefix(task)}/audio/scene-{number:02d}.wav"
+composite_key = _scene_file("composites", "png")
+clip_key = _scene_file("videos", "mp4")
+narration_key = _scene_file("audio", "wav")
+sfx_key = _scene_file("sfx", "wav")
+segment_key = _scene_file("segments", "mp4")
 
 
 def words_key(task: Task, number: int) -> str:
@@ -66,14 +74,6 @@ def has_word_timings(scene: PlanScene, config: ChannelConfig) -> bool:
     """espeak-ng reports when each word is spoken; other voices and the user's own do not."""
     user_voice = scene.media is not None and scene.media.narration is not None
     return config.providers.voice.provider == "espeak" and not user_voice
-
-
-def sfx_key(task: Task, number: int) -> str:
-    return f"{task_prefix(task)}/sfx/scene-{number:02d}.wav"
-
-
-def segment_key(task: Task, number: int) -> str:
-    return f"{task_prefix(task)}/segments/scene-{number:02d}.mp4"
 
 
 def final_key(task: Task) -> str:
@@ -156,16 +156,17 @@ def copy_inputs(task: Task, source: str, target: str) -> dict[str, Any]:
     }
 
 
-def user_copy_spec(
-    task: Task, number: int, source: str, target: Callable[[Task, int], str]
-) -> ItemSpec:
-    """The item that puts the user's file where the step's own output would be."""
+def scene_spec(number: int, inputs: dict[str, Any]) -> ItemSpec:
+    """A scene's item: keyed by the scene, so a redo of that scene finds it, and run in the pool
+    its inputs name."""
     return ItemSpec(
-        key=scene_item(number),
-        pool="composite",
-        scene_number=number,
-        inputs=copy_inputs(task, source, target(task, number)),
+        key=scene_item(number), pool=pool_for_item(inputs), scene_number=number, inputs=inputs
     )
+
+
+def user_copy_spec(task: Task, number: int, source: str, target: SceneKey) -> ItemSpec:
+    """The item that puts the user's file where the step's own output would be."""
+    return scene_spec(number, copy_inputs(task, source, target(task, number)))
 
 
 def scene_image_key(task: Task, plan: ProductionPlan, scene: PlanScene) -> str:

@@ -8,6 +8,7 @@ which waits for every segment (``after``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from app.channels.config import ChannelConfig
@@ -18,6 +19,7 @@ from app.pipeline.items import (
     VIDEO_CREDENTIALS,
     VOICE_CREDENTIALS,
     ItemSpec,
+    SceneKey,
     asset_key,
     clip_key,
     composite_key,
@@ -26,7 +28,7 @@ from app.pipeline.items import (
     narration_key,
     openai_voice_args,
     scene_image_key,
-    scene_item,
+    scene_spec,
     script_inputs,
     sfx_key,
     srt_key,
@@ -34,7 +36,7 @@ from app.pipeline.items import (
     user_copy_spec,
     words_key,
 )
-from app.planning.plan import ProductionPlan, character_position
+from app.planning.plan import PlanScene, ProductionPlan, SceneMedia, character_position
 
 
 def _plan_items(task: Task, config: ChannelConfig) -> list[ItemSpec]:
@@ -132,137 +134,137 @@ def _composite_items(task: Task, plan: ProductionPlan, config: ChannelConfig) ->
                 out_files=out,
                 timeout_s=300,
             )
-        specs.append(
-            ItemSpec(
-                key=scene_item(scene.number),
-                pool="composite",
-                inputs=inputs,
-                scene_number=scene.number,
-            )
-        )
+        specs.append(scene_spec(scene.number, inputs))
+    return specs
+
+
+def _scene_items(
+    task: Task,
+    plan: ProductionPlan,
+    own: Callable[[SceneMedia], str | None],
+    target: SceneKey,
+    provider_inputs: Callable[[PlanScene], dict[str, Any]],
+) -> list[ItemSpec]:
+    """One item per scene: a copy of the file the user brought for it where there is one (no
+    call, no cost), else the provider's run."""
+    specs = []
+    for scene in plan.scenes:
+        source = own(scene.media) if scene.media is not None else None
+        if source is not None:
+            specs.append(user_copy_spec(task, scene.number, source, target))
+        else:
+            specs.append(scene_spec(scene.number, provider_inputs(scene)))
     return specs
 
 
 def _video_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> list[ItemSpec]:
+    return _scene_items(
+        task, plan, lambda m: m.clip, clip_key, lambda s: _video_inputs(task, plan, s, config)
+    )
+
+
+def _video_inputs(
+    task: Task, plan: ProductionPlan, scene: PlanScene, config: ChannelConfig
+) -> dict[str, Any]:
     video = config.providers.video
-    specs = []
-    for scene in plan.scenes:
-        if scene.media is not None and scene.media.clip is not None:
-            specs.append(user_copy_spec(task, scene.number, scene.media.clip, clip_key))
-            continue
-        args = [
-            "--prompt",
-            scene.motion_prompt,
-            "--provider",
-            video.provider,
-            "--size",
-            config.frame.size,
+    args = [
+        "--prompt",
+        scene.motion_prompt,
+        "--provider",
+        video.provider,
+        "--size",
+        config.frame.size,
+    ]
+    if video.provider == "kling":
+        kling = video.kling
+        duration = 10 if scene.duration_s > 5 else 5
+        args += [
+            "--duration",
+            str(duration),
+            "--model",
+            kling.model,
+            "--cost-usd",
+            str(kling.cost_per_second_usd * duration),
+            "--max-wait",
+            str(kling.timeout_s),
         ]
-        if video.provider == "kling":
-            kling = video.kling
-            duration = 10 if scene.duration_s > 5 else 5
-            args += [
-                "--duration",
-                str(duration),
-                "--model",
-                kling.model,
-                "--cost-usd",
-                str(kling.cost_per_second_usd * duration),
-                "--max-wait",
-                str(kling.timeout_s),
-            ]
-            units, timeout = float(duration), kling.timeout_s + 300
-        elif video.provider in ("pexels", "pixabay"):
-            args += stock_args(task, scene, config)
-            units, timeout = scene.duration_s, 900
-        else:
-            args += ["--duration", f"{scene.duration_s:g}"]
-            units, timeout = scene.duration_s, 900
-        specs.append(
-            ItemSpec(
-                key=scene_item(scene.number),
-                pool=video.provider,
-                scene_number=scene.number,
-                inputs=script_inputs(
-                    video.provider,
-                    "generate_video.py",
-                    args=args,
-                    in_files=[("--image", scene_image_key(task, plan, scene))],
-                    out_files=[("--output", clip_key(task, scene.number))],
-                    credentials=VIDEO_CREDENTIALS.get(video.provider, []),
-                    timeout_s=timeout,
-                    unit_label="second",
-                    units=units,
-                    remote_task=video.provider == "kling",
-                ),
-            )
-        )
-    return specs
+        units, timeout = float(duration), kling.timeout_s + 300
+    elif video.provider in ("pexels", "pixabay"):
+        args += stock_args(task, scene, config)
+        units, timeout = scene.duration_s, 900
+    else:
+        args += ["--duration", f"{scene.duration_s:g}"]
+        units, timeout = scene.duration_s, 900
+    return script_inputs(
+        video.provider,
+        "generate_video.py",
+        args=args,
+        in_files=[("--image", scene_image_key(task, plan, scene))],
+        out_files=[("--output", clip_key(task, scene.number))],
+        credentials=VIDEO_CREDENTIALS.get(video.provider, []),
+        timeout_s=timeout,
+        unit_label="second",
+        units=units,
+        remote_task=video.provider == "kling",
+    )
 
 
 def _narration_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> list[ItemSpec]:
+    return _scene_items(
+        task, plan, lambda m: m.narration, narration_key, lambda s: _voice_inputs(task, s, config)
+    )
+
+
+def _voice_inputs(task: Task, scene: PlanScene, config: ChannelConfig) -> dict[str, Any]:
     voice = config.providers.voice
-    specs = []
-    for scene in plan.scenes:
-        if scene.media is not None and scene.media.narration is not None:
-            specs.append(user_copy_spec(task, scene.number, scene.media.narration, narration_key))
-            continue
-        args = ["--text", scene.narration, "--provider", voice.provider]
-        if voice.provider == "elevenlabs":
-            v = voice.elevenlabs
-            args += [
-                "--voice-id",
-                v.voice_id,
-                "--model-id",
-                v.model_id,
-                "--stability",
-                str(v.stability),
-                "--similarity-boost",
-                str(v.similarity_boost),
-                "--style",
-                str(v.style),
-                "--speed",
-                str(v.speed),
-                "--output-format",
-                v.output_format,
-                "--cost-per-1k-chars",
-                str(v.cost_per_1k_chars_usd),
-            ]
-        elif voice.provider == "openai":
-            args += openai_voice_args(config)
-        elif voice.provider == "hibari":
-            h = voice.hibari
-            args += ["--hibari-voice", h.voice, "--hibari-speed", f"{h.speed:g}"]
-        else:
-            e = voice.espeak
-            args += ["--voice", e.voice, "--rate", str(e.rate), "--pitch", str(e.pitch)]
-        timings = (
-            [("--words-output", words_key(task, scene.number))]
-            if has_word_timings(scene, config)
-            else []
-        )
-        specs.append(
-            ItemSpec(
-                key=scene_item(scene.number),
-                pool=voice.provider,
-                scene_number=scene.number,
-                inputs=script_inputs(
-                    voice.provider,
-                    "generate_audio.py",
-                    args=args,
-                    out_files=[
-                        ("--output", narration_key(task, scene.number)),
-                        *timings,
-                    ],
-                    credentials=VOICE_CREDENTIALS.get(voice.provider, []),
-                    optional_credentials=["openai"] if voice.provider == "openai" else None,
-                    timeout_s=300,
-                    unit_label="character",
-                    units=len(scene.narration),
-                ),
-            )
-        )
-    return specs
+    args = ["--text", scene.narration, "--provider", voice.provider]
+    if voice.provider == "elevenlabs":
+        v = voice.elevenlabs
+        args += [
+            "--voice-id",
+            v.voice_id,
+            "--model-id",
+            v.model_id,
+            "--stability",
+            str(v.stability),
+            "--similarity-boost",
+            str(v.similarity_boost),
+            "--style",
+            str(v.style),
+            "--speed",
+            str(v.speed),
+            "--output-format",
+            v.output_format,
+            "--cost-per-1k-chars",
+            str(v.cost_per_1k_chars_usd),
+        ]
+    elif voice.provider == "openai":
+        args += openai_voice_args(config)
+    elif voice.provider == "hibari":
+        h = voice.hibari
+        args += ["--hibari-voice", h.voice, "--hibari-speed", f"{h.speed:g}"]
+    else:
+        e = voice.espeak
+        args += ["--voice", e.voice, "--rate", str(e.rate), "--pitch", str(e.pitch)]
+    timings = (
+        [("--words-output", words_key(task, scene.number))]
+        if has_word_timings(scene, config)
+        else []
+    )
+    return script_inputs(
+        voice.provider,
+        "generate_audio.py",
+        args=args,
+        out_files=[
+            ("--output", narration_key(task, scene.number)),
+            *timings,
+        ],
+        credentials=VOICE_CREDENTIALS.get(voice.provider, []),
+        optional_credentials=["openai"] if voice.provider == "openai" else None,
+        timeout_s=300,
+        unit_label="character",
+        units=len(scene.narration),
+    )
 
 
 def _sfx_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> list[ItemSpec]:
@@ -280,22 +282,16 @@ def _sfx_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> list[
                 "--cost-usd",
                 str(s.cost_per_call_usd),
             ]
-        specs.append(
-            ItemSpec(
-                key=scene_item(scene.number),
-                pool=sfx.provider,
-                scene_number=scene.number,
-                inputs=script_inputs(
-                    sfx.provider,
-                    "generate_sound_effects.py",
-                    args=args,
-                    out_files=[("--output", sfx_key(task, scene.number))],
-                    credentials=["elevenlabs"] if sfx.provider == "elevenlabs" else [],
-                    timeout_s=300,
-                    unit_label="generation",
-                ),
-            )
+        inputs = script_inputs(
+            sfx.provider,
+            "generate_sound_effects.py",
+            args=args,
+            out_files=[("--output", sfx_key(task, scene.number))],
+            credentials=["elevenlabs"] if sfx.provider == "elevenlabs" else [],
+            timeout_s=300,
+            unit_label="generation",
         )
+        specs.append(scene_spec(scene.number, inputs))
     return specs
 
 

@@ -7,6 +7,7 @@ the dashboard plugs in there, not here.
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -48,23 +49,15 @@ async def list_task_artifacts(
     """Every file the task produced (assets, composites, clips, audio, segments, final video),
     in pipeline order; `url` fetches it with the same credentials."""
     found = await artifacts.list_artifacts(session, task_id=task_id, store=store)
-    return ok(
-        [
-            ArtifactResponse(
-                step=a.step,
-                item_id=a.item_id,
-                item_key=a.item_key,
-                scene_number=a.scene_number,
-                output=a.output,
-                key=a.key,
-                kind=a.kind,
-                content_type=a.content_type,
-                size=a.size,
-                available=a.size is not None,
-                url=_url(request, task_id, a.path),
-            )
-            for a in found
-        ]
+    return ok([_listed(request, task_id, a) for a in found])
+
+
+def _listed(request: Request, task_id: uuid.UUID, artifact: Artifact) -> ArtifactResponse:
+    """The artifact's own fields, with the URL that serves it in place of its path."""
+    fields = asdict(artifact)
+    path = fields.pop("path")
+    return ArtifactResponse(
+        **fields, available=artifact.size is not None, url=_url(request, task_id, path)
     )
 
 
