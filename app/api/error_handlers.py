@@ -12,9 +12,9 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.api.responses import error_response
+from app.api.responses import TrackedSend, error_response
 from app.core.errors import AppError
 from app.core.logging import get_logger
 from app.pipeline.state import InvalidTransitionError
@@ -186,16 +186,9 @@ class UnhandledErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def send_tracking(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = TrackedSend(send)
         try:
-            await self.app(scope, receive, send_tracking)
+            await self.app(scope, receive, tracked)
         except Exception:
             log.error(
                 "http.unhandled_error",
@@ -203,7 +196,7 @@ class UnhandledErrorMiddleware:
                 path=scope.get("path"),
                 exc_info=True,
             )
-            if started:
+            if tracked.started:
                 raise
             response = error_response(
                 500, code="INTERNAL_ERROR", message="internal server error; it has been logged"

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.responses import error_response
+from app.api.responses import TrackedSend, error_response
 from app.core.errors import AppError
 
 
@@ -73,7 +73,7 @@ class BodySizeLimitMiddleware:
             return
         received = 0
         refused = False
-        started = False
+        tracked = TrackedSend(send)
 
         async def limited_receive() -> Message:
             nonlocal received, refused
@@ -86,19 +86,16 @@ class BodySizeLimitMiddleware:
             return message
 
         async def guarded_send(message: Message) -> None:
-            nonlocal started
-            if refused and not started:
+            if refused and not tracked.started:
                 return  # whatever the app answers to the broken read, the answer is our 413
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+            await tracked(message)
 
         try:
             await self.app(scope, limited_receive, guarded_send)
         except RequestBodyTooLargeError:
-            if started:
+            if tracked.started:
                 raise
-        if refused and not started:
+        if refused and not tracked.started:
             await self._refuse(limit, scope, receive, send)
 
     @staticmethod

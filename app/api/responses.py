@@ -7,6 +7,7 @@ from typing import Any, Protocol, TypeVar
 
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.types import Message, Send
 
 from app.core.envelope import Envelope, ErrorEnvelope, Page, Pagination
 
@@ -76,3 +77,17 @@ def error_response(
         "error": {"code": code, "message": message, "details": dict(details or {})},
     }
     return JSONResponse(body, status_code=status_code, headers=dict(headers or {}))
+
+
+class TrackedSend:
+    """An ASGI ``send`` that notes when the response starts: a middleware that fails after that can
+    no longer answer in the envelope (the status line is out), only re-raise."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)

@@ -25,19 +25,14 @@ def purge(
     from app.artifacts.configured import get_artifact_store
     from app.artifacts.retention import PurgeReport, purge_published, trim_cache
     from app.artifacts.store import ArtifactStoreError
-    from app.cli.common import exit_on, setup_process
+    from app.cli.common import database, exit_on, setup_process
 
     setup_process("artifacts-purge")
     settings = get_settings()
 
     async def run() -> PurgeReport:
-        from app.core.database import dispose_engine, init_engine
-
-        init_engine(application_name="artifacts-purge")
-        try:
+        async with database("artifacts-purge"):
             return await purge_published(settings=settings, dry_run=dry_run)
-        finally:
-            await dispose_engine()
 
     with exit_on(ArtifactStoreError):
         report = asyncio.run(run())

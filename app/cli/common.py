@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import typer
 
@@ -35,3 +35,16 @@ def exit_on(*errors: type[Exception]) -> Iterator[None]:
     except errors as exc:
         typer.echo(f"❌ {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+@asynccontextmanager
+async def database(process: str) -> AsyncIterator[None]:
+    """The command's own engine, named ``process`` in pg_stat_activity and disposed however the
+    command ends, so no command leaves connections open behind it."""
+    from app.core.database import dispose_engine, init_engine
+
+    init_engine(application_name=process)
+    try:
+        yield
+    finally:
+        await dispose_engine()

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from app.cli.artifacts import artifacts_cli
-from app.cli.common import exit_on, setup_process
+from app.cli.common import database, exit_on, setup_process
 from app.cli.notion import notion_cli
 from app.cli.oauth import oauth_cli
 from app.core.config import get_settings
@@ -142,16 +142,13 @@ def channels_sync(
 
 async def _sync(configs: Sequence[ChannelConfig]) -> SyncReport:
     from app.channels.sync import sync_channels
-    from app.core.database import dispose_engine, init_engine, session_scope
+    from app.core.database import session_scope
     from app.core.migrations import upgrade_to_head
 
-    init_engine(application_name="channels-sync")
-    try:
+    async with database("channels-sync"):
         await upgrade_to_head()
         async with session_scope() as session:
             return await sync_channels(session, configs)
-    finally:
-        await dispose_engine()
 
 
 @cli.command()
@@ -239,14 +236,11 @@ def keys_rotate() -> None:
 
     async def run() -> int:
         from app.channels.credentials import reencrypt_all
-        from app.core.database import dispose_engine, init_engine, session_scope
+        from app.core.database import session_scope
 
-        init_engine(application_name="keys-rotate")
-        try:
+        async with database("keys-rotate"):
             async with session_scope() as session:
                 return await reencrypt_all(session)
-        finally:
-            await dispose_engine()
 
     count = asyncio.run(run())
     typer.echo(f"✅ re-encrypted {count} credential(s) with the newest key")

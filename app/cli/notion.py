@@ -45,7 +45,7 @@ def setup(
     dry_run: Annotated[bool, typer.Option(help="Only show what would change.")] = False,
 ) -> None:
     """Add the board's columns and Status options to an existing Notion database (idempotent)."""
-    from app.cli.common import exit_on, setup_process
+    from app.cli.common import database, exit_on, setup_process
     from app.notion.client import NotionError
     from app.notion.setup import SetupResult, setup_board
 
@@ -60,18 +60,16 @@ def setup(
         raise typer.Exit(1)
 
     async def run() -> SetupResult:
-        from app.core.database import dispose_engine, init_engine
         from app.core.migrations import upgrade_to_head
         from app.notion.sync import build_client
 
-        init_engine(application_name="notion-setup")
-        await upgrade_to_head()
-        client = build_client(settings)
-        try:
-            return await setup_board(client, target, dry_run=dry_run)
-        finally:
-            await client.aclose()
-            await dispose_engine()
+        async with database("notion-setup"):
+            await upgrade_to_head()
+            client = build_client(settings)
+            try:
+                return await setup_board(client, target, dry_run=dry_run)
+            finally:
+                await client.aclose()
 
     with exit_on(NotionError):
         result = asyncio.run(run())
@@ -94,21 +92,18 @@ def setup(
 @notion_cli.command("webhook-token")
 def webhook_token() -> None:
     """Print the verification token(s) Notion sent to /webhook/notion, to paste back into Notion."""
-    from app.cli.common import setup_process
+    from app.cli.common import database, setup_process
 
     setup_process("notion-webhook-token")
 
     async def run() -> list[tuple[str, str]]:
-        from app.core.database import dispose_engine, init_engine, session_scope
+        from app.core.database import session_scope
         from app.notion.webhook import verification_tokens
 
-        init_engine(application_name="notion-webhook-token")
-        try:
+        async with database("notion-webhook-token"):
             async with session_scope() as session:
                 found = await verification_tokens(session, get_settings())
             return [(at.isoformat(timespec="seconds"), token) for at, token in found]
-        finally:
-            await dispose_engine()
 
     tokens = asyncio.run(run())
     if not tokens:

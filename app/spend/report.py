@@ -23,6 +23,19 @@ from app.spend.schemas import CostGroupBy
 
 
 @dataclass(frozen=True)
+class CostFilters:
+    """Which ledger rows a report covers: one object, so the route hands its query string's filters
+    to the totals, groups and rows alike instead of restating them at every layer."""
+
+    task_id: uuid.UUID | None = None
+    channel_ref: str | None = None
+    service: str | None = None
+    step: PipelineStep | None = None
+    date_from: date | datetime | None = None
+    date_to: date | datetime | None = None
+
+
+@dataclass(frozen=True)
 class CostSums:
     cost_usd: Decimal
     units: Decimal
@@ -57,27 +70,18 @@ def _sums() -> tuple[ColumnElement[Any], ColumnElement[Any], ColumnElement[Any]]
     )
 
 
-async def _filters(
-    session: AsyncSession,
-    *,
-    task_id: uuid.UUID | None,
-    channel_ref: str | None,
-    service: str | None,
-    step: PipelineStep | None,
-    date_from: date | datetime | None,
-    date_to: date | datetime | None,
-) -> list[ColumnElement[bool]]:
+async def _filters(session: AsyncSession, filters: CostFilters) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
-    if task_id is not None:
-        conditions.append(VideoCost.task_id == task_id)
-    if channel_ref is not None:
-        channel = await get_channel(session, channel_ref=channel_ref)
+    if filters.task_id is not None:
+        conditions.append(VideoCost.task_id == filters.task_id)
+    if filters.channel_ref is not None:
+        channel = await get_channel(session, channel_ref=filters.channel_ref)
         conditions.append(VideoCost.channel_id == channel.id)
-    if service is not None:
-        conditions.append(VideoCost.service == service)
-    if step is not None:
-        conditions.append(VideoCost.step == step)
-    conditions += keyset.created_within(VideoCost.created_at, date_from, date_to)
+    if filters.service is not None:
+        conditions.append(VideoCost.service == filters.service)
+    if filters.step is not None:
+        conditions.append(VideoCost.step == filters.step)
+    conditions += keyset.created_within(VideoCost.created_at, filters.date_from, filters.date_to)
     return conditions
 
 
@@ -98,13 +102,8 @@ def _grouped_query(group_by: CostGroupBy) -> Select[Any]:
 
 async def cost_report(
     session: AsyncSession,
+    filters: CostFilters,
     *,
-    task_id: uuid.UUID | None = None,
-    channel_ref: str | None = None,
-    service: str | None = None,
-    step: PipelineStep | None = None,
-    date_from: date | datetime | None = None,
-    date_to: date | datetime | None = None,
     group_by: CostGroupBy | None = None,
     cursor: str | None = None,
     limit: int = DEFAULT_PAGE_SIZE,
@@ -115,15 +114,7 @@ async def cost_report(
     are not paginated (a group per channel, service, step or day stays small).
     """
     keyset.check_limit(limit, MAX_PAGE_SIZE)
-    conditions = await _filters(
-        session,
-        task_id=task_id,
-        channel_ref=channel_ref,
-        service=service,
-        step=step,
-        date_from=date_from,
-        date_to=date_to,
-    )
+    conditions = await _filters(session, filters)
     total_row = (await session.execute(select(*_sums()).where(*conditions))).one()
     totals = CostSums(
         cost_usd=total_row.cost_usd, units=total_row.units, count=int(total_row.calls)

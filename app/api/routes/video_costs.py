@@ -41,14 +41,17 @@ async def get_video_costs(
 ) -> Envelope[VideoCostReportResponse]:
     """Paid calls matching the filters: `totals` always; with `group_by`, one sum per group;
     without it, the rows newest first (pass `pagination.next_cursor` back as `cursor`)."""
-    report = await cost_report.cost_report(
-        session,
+    filters = cost_report.CostFilters(
         task_id=task_id,
         channel_ref=channel_id,
         service=service,
         step=step,
         date_from=date_from,
         date_to=date_to,
+    )
+    report = await cost_report.cost_report(
+        session,
+        filters,
         group_by=group_by,
         cursor=cursor,
         limit=limit,
