@@ -24,6 +24,7 @@ from app.artifacts.configured import get_artifact_store
 from app.artifacts.store import ArtifactStore
 from app.core.config import Settings, get_settings
 from app.core.database import session_scope
+from app.core.leader import BackgroundPass
 from app.core.logging import get_logger
 from app.core.time import utc_now
 from app.models import Task, TaskStatus
@@ -140,8 +141,7 @@ def trim_cache(directory: Path, max_bytes: int, *, min_age_s: float = CACHE_MIN_
 
 
 _last_trim = 0.0
-_last_purge = 0.0
-_purge_task: asyncio.Task[None] | None = None
+_purge_pass = BackgroundPass("retention-purge")
 
 
 async def trim_cache_if_due(settings: Settings | None = None) -> None:
@@ -172,11 +172,5 @@ async def _purge_logged() -> None:
 def schedule_purge_if_due(settings: Settings | None = None) -> None:
     """The leader's hook: start a purge in the background every ``RETENTION_INTERVAL_S``
     (dispatching never waits for it, and two never overlap)."""
-    global _last_purge, _purge_task
     settings = settings or get_settings()
-    if _purge_task is not None and not _purge_task.done():
-        return
-    if _last_purge and time.monotonic() - _last_purge < settings.retention_interval_s:
-        return
-    _last_purge = time.monotonic()
-    _purge_task = asyncio.create_task(_purge_logged(), name="retention-purge")
+    _purge_pass.start_if_due(settings.retention_interval_s, _purge_logged)

@@ -33,6 +33,7 @@ from app.artifacts.store import (
     ArtifactStoreError,
     check_key,
     file_sha256,
+    found,
 )
 from app.core.filesystem import safe_join
 from app.core.logging import register_secret
@@ -173,11 +174,7 @@ class S3ArtifactStore:
         )
 
     def exists(self, key: str) -> bool:
-        try:
-            self.stat(key)
-        except ArtifactMissingError:
-            return False
-        return True
+        return found(self.stat, key)
 
     def _is_current(self, path: Path, stat: ArtifactStat) -> bool:
         if not path.is_file() or path.stat().st_size != stat.size:

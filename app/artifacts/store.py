@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, BinaryIO, Protocol
@@ -72,6 +72,16 @@ def check_key(key: str) -> str:
     except UnsafePathError as exc:
         raise ArtifactMissingError(key, f"not an artifact key ({exc.reason})") from None
     return key
+
+
+def found(lookup: Callable[[str], object], key: str) -> bool:
+    """``exists`` of a store: its own cheapest lookup (a file check, a HEAD request) succeeds;
+    only a missing key is False, any other failure is raised as the lookup raised it."""
+    try:
+        lookup(key)
+    except ArtifactMissingError:
+        return False
+    return True
 
 
 class ArtifactStore(Protocol):
@@ -168,11 +178,7 @@ class LocalArtifactStore:
         return self.stat(key)
 
     def exists(self, key: str) -> bool:
-        try:
-            self._file(key)
-        except ArtifactMissingError:
-            return False
-        return True
+        return found(self._file, key)
 
     def stat(self, key: str) -> ArtifactStat:
         result = self._file(key).stat()

@@ -7,6 +7,7 @@ the API still answers with the right status and a stable machine-readable ``code
 from __future__ import annotations
 
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 
@@ -34,17 +35,22 @@ class AppError(Exception):
         self.details: dict[str, Any] = dict(details or {})
         self.headers: dict[str, str] = dict(headers or {})
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass that sets only its status is coded by the status's name (``NOT_FOUND``),
+        so the generic status errors below cannot drift from the statuses they answer with."""
+        super().__init_subclass__(**kwargs)
+        if "status_code" in vars(cls) and "code" not in vars(cls):
+            cls.code = HTTPStatus(cls.status_code).name
+
 
 class BadRequestError(AppError):
     status_code = 400
-    code = "BAD_REQUEST"
 
 
 class UnauthorizedError(AppError):
     """Always asks for a bearer token, as RFC 6750 requires of a 401."""
 
     status_code = 401
-    code = "UNAUTHORIZED"
 
     def __init__(
         self,
@@ -60,14 +66,11 @@ class UnauthorizedError(AppError):
 
 class NotFoundError(AppError):
     status_code = 404
-    code = "NOT_FOUND"
 
 
 class ConflictError(AppError):
     status_code = 409
-    code = "CONFLICT"
 
 
 class ServiceUnavailableError(AppError):
     status_code = 503
-    code = "SERVICE_UNAVAILABLE"

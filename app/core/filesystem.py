@@ -10,6 +10,7 @@ and ``published/``. Every helper creates its directory and returns an absolute p
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 from uuid import UUID
 
 from app.core.config import get_settings
@@ -96,37 +97,26 @@ def get_project_dir(channel_id: PathPart, task_id: PathPart, *, root: Root = Non
     return _ensure(root, "channels", channel_id, "projects", task_id)
 
 
-def _project_subdir(channel_id: PathPart, task_id: PathPart, name: str, root: Root) -> Path:
-    return _ensure(root, "channels", channel_id, "projects", task_id, name)
+class ProjectDirGetter(Protocol):
+    def __call__(self, channel_id: PathPart, task_id: PathPart, *, root: Root = None) -> Path: ...
 
 
-def get_asset_dir(channel_id: PathPart, task_id: PathPart, *, root: Root = None) -> Path:
-    return _project_subdir(channel_id, task_id, "assets", root)
+def _project_subdir(name: str) -> ProjectDirGetter:
+    """The getter of one media folder of a task's working directory (the layout above)."""
+
+    def get_dir(channel_id: PathPart, task_id: PathPart, *, root: Root = None) -> Path:
+        return _ensure(root, "channels", channel_id, "projects", task_id, name)
+
+    return get_dir
 
 
-def get_composite_dir(channel_id: PathPart, task_id: PathPart, *, root: Root = None) -> Path:
-    return _project_subdir(channel_id, task_id, "composites", root)
-
-
-def get_video_dir(channel_id: PathPart, task_id: PathPart, *, root: Root = None) -> Path:
-    return _project_subdir(channel_id, task_id, "videos", root)
-
-
-def get_audio_dir(channel_id: PathPart, task_id: PathPart, *, root: Root = None) -> Path:
-    return _project_subdir(channel_id, task_id, "audio", root)
-
-
-def get_sfx_dir(channel_id: PathPart, task_id: PathPart, *, root: Root = None) -> Path:
-    return _project_subdir(channel_id, task_id, "sfx", root)
-
-
-def get_segment_dir(channel_id: PathPart, task_id: PathPart, *, root: Root = None) -> Path:
-    """Per-scene segments in the delivery format, concatenated by the final assembly."""
-    return _project_subdir(channel_id, task_id, "segments", root)
-
-
-def get_final_dir(channel_id: PathPart, task_id: PathPart, *, root: Root = None) -> Path:
-    return _project_subdir(channel_id, task_id, "final", root)
+get_asset_dir = _project_subdir("assets")
+get_composite_dir = _project_subdir("composites")
+get_video_dir = _project_subdir("videos")
+get_audio_dir = _project_subdir("audio")
+get_sfx_dir = _project_subdir("sfx")
+get_segment_dir = _project_subdir("segments")  # per-scene, concatenated by the final assembly
+get_final_dir = _project_subdir("final")
 
 
 def get_published_dir(*, root: Root = None) -> Path:

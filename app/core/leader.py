@@ -3,13 +3,16 @@
 Each leader holds a PostgreSQL advisory lock on its own connection; when that connection or
 the server goes away the leader must drop leadership, wait a moment and try again, until
 ``stop()``. Keeping that loop (and the connection and lock it leads on) in one place means both
-leaders survive restarts the same way.
+leaders survive restarts the same way. The leader's periodic chores (retention, video
+statistics) share ``BackgroundPass``, so none of them ever holds up the leader's own loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import asyncpg
@@ -80,3 +83,22 @@ class LeaderLoop:
     async def _serve(self, conn: Any) -> None:
         """The leader's work, on the connection that holds the lock, until stopped or it fails."""
         raise NotImplementedError
+
+
+class BackgroundPass:
+    """A chore the leader starts in the background when due: the leader never waits for it,
+    and a pass still running when the next falls due is left to finish instead of doubled."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._last = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def start_if_due(self, interval_s: float, run: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Start ``run()`` unless a pass is running or the last began under ``interval_s`` ago."""
+        if self._task is not None and not self._task.done():
+            return
+        if self._last and time.monotonic() - self._last < interval_s:
+            return
+        self._last = time.monotonic()
+        self._task = asyncio.create_task(run(), name=self._name)

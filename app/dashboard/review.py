@@ -35,6 +35,16 @@ class Media:
     label: str
 
 
+class _StepMedia:
+    """A scene's media from one step, named for what the review template shows it as."""
+
+    def __init__(self, step: PipelineStep) -> None:
+        self._step = step
+
+    def __get__(self, scene: SceneView, owner: type[SceneView] | None = None) -> Media | None:
+        return scene.media.get(self._step)
+
+
 @dataclass
 class SceneView:
     number: int
@@ -46,25 +56,11 @@ class SceneView:
     duration_s: float | None
     media: dict[PipelineStep, Media] = field(default_factory=dict)
 
-    @property
-    def composite(self) -> Media | None:
-        return self.media.get(PipelineStep.COMPOSITES)
-
-    @property
-    def clip(self) -> Media | None:
-        return self.media.get(PipelineStep.VIDEOS)
-
-    @property
-    def narration_audio(self) -> Media | None:
-        return self.media.get(PipelineStep.NARRATION)
-
-    @property
-    def effect_audio(self) -> Media | None:
-        return self.media.get(PipelineStep.SOUND_EFFECTS)
-
-    @property
-    def segment(self) -> Media | None:
-        return self.media.get(PipelineStep.ASSEMBLY)
+    composite = _StepMedia(PipelineStep.COMPOSITES)
+    clip = _StepMedia(PipelineStep.VIDEOS)
+    narration_audio = _StepMedia(PipelineStep.NARRATION)
+    effect_audio = _StepMedia(PipelineStep.SOUND_EFFECTS)
+    segment = _StepMedia(PipelineStep.ASSEMBLY)
 
 
 @dataclass(frozen=True)

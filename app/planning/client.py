@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 import httpx
 
 from app.core.config import get_settings
+from app.planning.llm_http import LlmHttpClient
 
 MAX_RETRY_WAIT_S = 60.0
 
@@ -90,7 +90,7 @@ def _answer(data: Any) -> GeminiAnswer:
     return GeminiAnswer(text or None, problem, tokens_in, tokens_out)
 
 
-class GeminiTextClient:
+class GeminiTextClient(LlmHttpClient):
     def __init__(
         self,
         *,
@@ -100,24 +100,13 @@ class GeminiTextClient:
         attempts: int = 3,
     ) -> None:
         settings = get_settings()
-        self._client = httpx.AsyncClient(
-            base_url=(base_url or settings.gemini_base_url).rstrip("/"),
+        super().__init__(
+            base_url=base_url or settings.gemini_base_url,
             headers={"x-goog-api-key": api_key},
-            timeout=httpx.Timeout(timeout, connect=10.0),
+            timeout=timeout,
+            attempts=attempts,
+            retry_base_s=settings.llm_retry_base_s,
         )
-        self._attempts = attempts
-        self._retry_base_s = settings.llm_retry_base_s
-
-    async def __aenter__(self) -> GeminiTextClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._client.aclose()
 
     async def _once(self, model: str, body: dict[str, Any]) -> httpx.Response:
         try:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 import httpx
+
+from app.planning.llm_http import LlmHttpClient
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 MAX_RETRY_WAIT_S = 60.0
@@ -83,7 +84,7 @@ def _schema_unsupported(status: int, message: str, param: str | None) -> bool:
     return "response_format" in text or "json_schema" in text
 
 
-class OpenAIChatClient:
+class OpenAIChatClient(LlmHttpClient):
     def __init__(
         self,
         *,
@@ -93,26 +94,14 @@ class OpenAIChatClient:
         attempts: int = 4,
         retry_base_s: float = 1.0,
     ) -> None:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            headers=headers,
-            timeout=httpx.Timeout(timeout, connect=10.0),
+        super().__init__(
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {api_key}"} if api_key else {},
+            timeout=timeout,
+            attempts=attempts,
+            retry_base_s=retry_base_s,
         )
-        self._attempts = attempts
-        self._retry_base_s = retry_base_s
         self.json_schema_supported = True
-
-    async def __aenter__(self) -> OpenAIChatClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._client.aclose()
 
     def _body(
         self,

@@ -17,9 +17,7 @@ without the scope is reported once, by a flag on the credential that a new conse
 
 from __future__ import annotations
 
-import asyncio
 import bisect
-import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -35,6 +33,7 @@ from app.channels.credentials import CredentialProvider, get_credential, mark_ne
 from app.channels.sync import get_channel_config
 from app.core.config import Settings, get_settings
 from app.core.database import session_scope
+from app.core.leader import BackgroundPass
 from app.core.logging import get_logger
 from app.models import Channel, ChannelCredential, Task, TaskStatus, VideoStat
 from app.youtube.analytics import (
@@ -311,8 +310,7 @@ async def collect_stats(
     return report
 
 
-_last_pass = 0.0
-_pass_task: asyncio.Task[None] | None = None
+_stats_pass = BackgroundPass("youtube-stats")
 
 
 async def _collect_logged() -> None:
@@ -325,11 +323,5 @@ async def _collect_logged() -> None:
 def schedule_stats_if_due(settings: Settings | None = None) -> None:
     """The leader's hook: a pass in the background every ``YOUTUBE_STATS_INTERVAL_S`` (the
     dispatcher never waits for it, and two never overlap)."""
-    global _last_pass, _pass_task
     settings = settings or get_settings()
-    if _pass_task is not None and not _pass_task.done():
-        return
-    if _last_pass and time.monotonic() - _last_pass < settings.youtube_stats_interval_s:
-        return
-    _last_pass = time.monotonic()
-    _pass_task = asyncio.create_task(_collect_logged(), name="youtube-stats")
+    _stats_pass.start_if_due(settings.youtube_stats_interval_s, _collect_logged)

@@ -1,0 +1,44 @@
+"""The connection both planner clients (Gemini, OpenAI-compatible) keep for their retries.
+
+Each client pools one ``httpx.AsyncClient`` for every attempt of every call and must close it when
+the planner leaves ``async with``; the wire formats differ, the connection's life does not.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+import httpx
+
+
+class LlmHttpClient:
+    """One pooled connection to ``base_url`` plus the retry budget its calls share."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        headers: dict[str, str],
+        timeout: float,
+        attempts: int,
+        retry_base_s: float,
+    ) -> None:
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=10.0),
+        )
+        self._attempts = attempts
+        self._retry_base_s = retry_base_s
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._client.aclose()
