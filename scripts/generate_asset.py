@@ -2,8 +2,10 @@
 """Generate one image asset (a character, an environment or a prop) from a text prompt.
 
 Providers: ``gemini`` (Google's generateContent with image output; reference images keep a
-character consistent across scenes) and ``local`` (offline: a procedural Pillow drawing, the
-same picture for the same prompt, so a whole pipeline can run without any paid service).
+character consistent across scenes), ``openai`` (any OpenAI-compatible ``/images/generations``:
+OpenAI, OpenRouter, a local server; that endpoint takes no reference images) and ``local``
+(offline: a procedural Pillow drawing, the same picture for the same prompt, so a whole pipeline
+can run without any paid service).
 The last stdout line is the JSON result; errors are one ``❌`` line on stderr with exit 1.
 """
 
@@ -19,6 +21,7 @@ from typing import Any
 
 import _common
 import _images
+import _openai_images
 import httpx
 from PIL import Image, UnidentifiedImageError
 
@@ -38,6 +41,9 @@ KIND_HINTS = {
     "character": "Full body, centred, on a plain uniform light background, no scenery.",
     "prop": "A single object, centred, on a plain uniform light background, no scenery.",
 }
+OPENAI_SIZES = frozenset(
+    {"1024x1024", "1536x1024", "1024x1536", "1792x1024", "1024x1792", "512x512", "256x256"}
+)
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -63,7 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prompt", required=True, help="what to draw")
     p.add_argument("--output", required=True, type=Path, help="PNG file to write")
     p.add_argument(
-        "--provider", choices=("gemini", "local"), default="local", help="default: local (offline)"
+        "--provider",
+        choices=("gemini", "openai", "local"),
+        default="local",
+        help="default: local (offline)",
     )
     p.add_argument(
         "--reference-image",
@@ -78,13 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--kind",
         choices=("character", "environment", "prop"),
         default=None,
-        help="local: what to draw (default environment); gemini: adds a plain-backdrop hint for figures",
+        help="local: what to draw (default environment); gemini, openai: a plain-backdrop hint for figures",
     )
     p.add_argument(
         "--model",
         type=model_name,
-        default=DEFAULT_MODEL,
-        help=f"Gemini model (default {DEFAULT_MODEL})",
+        default=None,
+        help=f"gemini: default {DEFAULT_MODEL}; openai: default {_openai_images.DEFAULT_MODEL}",
     )
     p.add_argument(
         "--image-size", choices=("1K", "2K"), default="1K", help="Gemini output resolution"
@@ -92,15 +101,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--cost-usd",
         type=non_negative,
-        default=DEFAULT_COST_USD,
-        help=f"price of one Gemini image, reported in the result (default {DEFAULT_COST_USD})",
+        default=None,
+        help=f"price of one image, reported in the result (default gemini {DEFAULT_COST_USD}, "
+        f"openai {_openai_images.DEFAULT_COST_USD})",
+    )
+    p.add_argument(
+        "--openai-size",
+        choices=("auto", *sorted(OPENAI_SIZES)),
+        default=None,
+        help="openai: the size asked of the server (default from --aspect-ratio: "
+        "1536x1024, 1024x1536, 1024x1024); the result is fitted to --size",
+    )
+    p.add_argument(
+        "--quality",
+        choices=("auto", "low", "medium", "high", "standard", "hd"),
+        default=None,
+        help="openai: low/medium/high/auto for GPT image models, standard/hd for DALL-E 3",
+    )
+    p.add_argument(
+        "--base-url",
+        default=None,
+        help="openai: the server (default OPENAI_BASE_URL, ending in /v1)",
     )
     p.add_argument(
         "--size",
         type=_common.parse_size,
         default=None,
         metavar="WxH",
-        help="local only: pixel size (default from --aspect-ratio: 1920x1080, 1080x1920, 1024x1024)",
+        help="local, openai: pixel size (default from --aspect-ratio: 1920x1080, 1080x1920, 1024x1024)",
     )
     p.add_argument(
         "--label",
@@ -153,10 +181,14 @@ def retry_delay(response: httpx.Response) -> float | None:
     return None
 
 
+def prompt_text(prompt: str, kind: str | None) -> str:
+    return f"{prompt}\n\n{KIND_HINTS[kind]}" if kind in KIND_HINTS else prompt
+
+
 def request_body(
     prompt: str, kind: str | None, aspect: str, image_size: str, refs: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    text = f"{prompt}\n\n{KIND_HINTS[kind]}" if kind in KIND_HINTS else prompt
+    text = prompt_text(prompt, kind)
     return {
         "contents": [{"role": "user", "parts": [{"text": text}, *refs]}],
         "generationConfig": {
@@ -249,7 +281,8 @@ def write_image(raw: bytes, output: Path) -> Image.Image:
 
 def run_gemini(args: argparse.Namespace, refs: list[dict[str, Any]]) -> None:
     key = _common.require_env("GEMINI_API_KEY", "gemini")
-    url = f"{_common.base_url('GEMINI_BASE_URL', GEMINI_BASE_URL)}/v1beta/models/{args.model}:generateContent"
+    model = args.model or DEFAULT_MODEL
+    url = f"{_common.base_url('GEMINI_BASE_URL', GEMINI_BASE_URL)}/v1beta/models/{model}:generateContent"
     body = request_body(args.prompt, args.kind, args.aspect_ratio, args.image_size, refs)
     data = call_gemini(url, key, body)
     img = write_image(pick_image(data), args.output)
@@ -257,12 +290,31 @@ def run_gemini(args: argparse.Namespace, refs: list[dict[str, Any]]) -> None:
     _common.emit_result(
         outputs={"image": str(args.output)},
         provider="gemini",
-        model=str(data.get("modelVersion") or args.model),
-        cost_usd=args.cost_usd,
+        model=str(data.get("modelVersion") or model),
+        cost_usd=DEFAULT_COST_USD if args.cost_usd is None else args.cost_usd,
         remote_ids={"response_id": str(response_id)} if response_id else {},
         width=img.width,
         height=img.height,
         reference_images=len(refs),
+    )
+
+
+# ---------------------------------------------------------------- OpenAI-compatible
+
+
+def run_openai(args: argparse.Namespace) -> None:
+    args.model = args.model or _openai_images.DEFAULT_MODEL
+    size = args.size or ASPECT_SIZES[args.aspect_ratio]
+    img = _openai_images.generate(args, prompt_text(args.prompt, args.kind), size)
+    _images.save_png(img, args.output)
+    cost = _openai_images.DEFAULT_COST_USD if args.cost_usd is None else args.cost_usd
+    _common.emit_result(
+        outputs={"image": str(args.output)},
+        provider="openai",
+        model=args.model,
+        cost_usd=cost,
+        width=img.width,
+        height=img.height,
     )
 
 
@@ -300,9 +352,12 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--prompt must not be empty")
     if args.provider == "gemini":
         run_gemini(args, [reference_part(path) for path in args.reference_image])
+        return
+    for path in args.reference_image:  # not sent, but a bad path is still an error
+        _images.load_image(path, "reference image")
+    if args.provider == "openai":
+        run_openai(args)
     else:
-        for path in args.reference_image:  # not used offline, but a bad path is still an error
-            _images.load_image(path, "reference image")
         run_local(args)
 
 

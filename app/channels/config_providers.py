@@ -49,6 +49,19 @@ class _Step(StrictModel):
         return {"provider": data} if isinstance(data, str) else data
 
 
+class OpenAIServer(StrictModel):
+    """What every ``openai`` block shares: the server. ``base_url`` defaults to ``OPENAI_BASE_URL``
+    (ending in ``/v1``); the key is the channel's stored ``openai`` credential, else
+    ``OPENAI_API_KEY``, and a server on this machine (Ollama, vLLM, Kokoro) needs none."""
+
+    base_url: HttpUrl | None = None
+
+    @property
+    def local(self) -> bool:
+        """A server on this machine, which needs no API key."""
+        return is_local(self.base_url)
+
+
 class GeminiImageSettings(StrictModel):
     model: Text = "gemini-3.1-flash-image"
     image_size: Literal["1K", "2K", "4K"] = "2K"
@@ -59,9 +72,26 @@ class LocalImageSettings(StrictModel):
     seed: int | None = None
 
 
+class OpenAIImageSettings(OpenAIServer):
+    """``POST /images/generations`` on any OpenAI-compatible server. ``size`` is what the server is
+    asked to draw (default from the asset's aspect: 1536x1024, 1024x1536, 1024x1024, the GPT image
+    sizes; DALL-E 3 draws 1792x1024); the picture is then fitted to the frame. ``quality`` is
+    low/medium/high/auto for GPT image models, standard/hd for DALL-E 3, and sets the price: the
+    default is gpt-image-1 at medium quality and 1536x1024."""
+
+    model: Text = "gpt-image-1"
+    size: (
+        Literal["auto", "1024x1024", "1536x1024", "1024x1536", "1792x1024", "1024x1792",
+                "512x512", "256x256"] | None
+    ) = None  # fmt: skip
+    quality: Literal["auto", "low", "medium", "high", "standard", "hd"] | None = "medium"
+    cost_per_image_usd: Usd = Decimal("0.063")
+
+
 class ImageStep(_Step):
-    provider: Literal["gemini", "local"]
+    provider: Literal["gemini", "openai", "local"]
     gemini: GeminiImageSettings = Field(default_factory=GeminiImageSettings)
+    openai: OpenAIImageSettings = Field(default_factory=OpenAIImageSettings)
     local: LocalImageSettings = Field(default_factory=LocalImageSettings)
 
 
@@ -138,16 +168,15 @@ class HibariVoiceSettings(StrictModel):
     speed: float = Field(default=1.0, ge=0.5, le=2.0)
 
 
-class OpenAIVoiceSettings(StrictModel):
+class OpenAIVoiceSettings(OpenAIServer):
     """``POST /audio/speech`` on any OpenAI-compatible server (OpenAI until its announced shutdown of
     these models, OpenRouter, a local Kokoro or Piper server): model and voice are the server's names.
-    ``base_url`` defaults to ``OPENAI_BASE_URL``; the key is optional (a local server needs none)."""
+    """
 
     model: Text = "gpt-4o-mini-tts"
     voice: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.+-]{1,60}$")] = "coral"
     speed: float = Field(default=1.0, ge=0.25, le=4.0)
     instructions: Annotated[str, StringConstraints(max_length=500)] | None = None
-    base_url: HttpUrl | None = None
     cost_per_1k_chars_usd: Usd = Decimal("0.015")
 
 
@@ -180,17 +209,14 @@ class GeminiPlannerSettings(StrictModel):
     cost_per_call_usd: Usd = Decimal("0.01")
 
 
-class OpenAIPlannerSettings(StrictModel):
+class OpenAIPlannerSettings(OpenAIServer):
     """Any OpenAI-compatible chat server; prices are per million tokens of your vendor and model.
 
-    ``base_url`` defaults to ``OPENAI_BASE_URL``; the key is the channel's stored ``openai``
-    credential, else ``OPENAI_API_KEY``, and a server on this machine (Ollama, vLLM) needs none.
     ``expected_*_tokens`` only feed the cost estimate; the ledger records the tokens the server
     reports.
     """
 
     model: Text = "gpt-4o-mini"
-    base_url: HttpUrl | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
     max_output_tokens: int = Field(default=16_000, ge=256, le=200_000)
     max_tokens_field: Literal["max_completion_tokens", "max_tokens"] = "max_completion_tokens"
@@ -209,11 +235,6 @@ class OpenAIPlannerSettings(StrictModel):
     @property
     def estimated_cost_usd(self) -> Decimal:
         return self.price(self.expected_input_tokens, self.expected_output_tokens)
-
-    @property
-    def local(self) -> bool:
-        """A server on this machine (a local Ollama or vLLM), which needs no API key."""
-        return is_local(self.base_url)
 
 
 class TemplatePlannerSettings(StrictModel):
@@ -252,8 +273,20 @@ class Providers(StrictModel):
         return frozenset(chosen & {"gemini", "openai", "kling", "elevenlabs", "pexels", "pixabay"})
 
     @property
+    def openai_key_roles(self) -> tuple[str, ...]:
+        """The steps that call an OpenAI-compatible server off this machine (those need the key)."""
+        servers: dict[str, tuple[str, OpenAIServer]] = {
+            "planner": (self.planner.provider, self.planner.openai),
+            "image": (self.image.provider, self.image.openai),
+            "voice": (self.voice.provider, self.voice.openai),
+        }
+        return tuple(
+            role
+            for role, (provider, server) in servers.items()
+            if provider == "openai" and not server.local
+        )
+
+    @property
     def openai_key_needed(self) -> bool:
         """Whether a step calls an OpenAI-compatible server that is not on this machine."""
-        planner = self.planner.provider == "openai" and not self.planner.openai.local
-        voice = self.voice.provider == "openai" and not is_local(self.voice.openai.base_url)
-        return planner or voice
+        return bool(self.openai_key_roles)

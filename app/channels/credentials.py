@@ -71,7 +71,7 @@ def needed_credentials(config: ChannelConfig) -> dict[CredentialProvider, list[s
     needs: dict[CredentialProvider, list[str]] = defaultdict(list)
     for role in PROVIDER_ROLES:
         provider = getattr(config.providers, role).provider
-        if provider == "openai" and not config.providers.openai_key_needed:
+        if provider == "openai" and role not in config.providers.openai_key_roles:
             continue  # a server on this machine needs no key
         credential = CONFIG_PROVIDER_CREDENTIALS.get(provider)
         if credential is not None:

@@ -179,6 +179,8 @@ def scene_image_key(task: Task, plan: ProductionPlan, scene: PlanScene) -> str:
     return composite_key(task, scene.number)
 
 
+IMAGE_POOLS = {"gemini": "gemini", "openai": "openai"}  # the rest draw on ``local_image``
+IMAGE_CREDENTIALS = {"gemini": ["gemini"], "openai": ["openai"]}
 VOICE_CREDENTIALS = {"elevenlabs": ["elevenlabs"], "openai": ["openai"]}
 VIDEO_CREDENTIALS = {"kling": ["kie"], "pexels": ["pexels"], "pixabay": ["pixabay"]}
 
@@ -209,6 +211,19 @@ def openai_voice_args(config: ChannelConfig) -> list[str]:
     args += ["--cost-per-1k-chars", str(o.cost_per_1k_chars_usd)]
     if o.instructions:
         args += ["--instructions", o.instructions]
+    if o.base_url:
+        args += ["--base-url", o.base_url]
+    return args
+
+
+def openai_image_args(config: ChannelConfig) -> list[str]:
+    """The image server's model, size, quality and price for ``generate_asset.py --provider openai``."""
+    o = config.providers.image.openai
+    args = ["--model", o.model, "--cost-usd", str(o.cost_per_image_usd)]
+    if o.size:
+        args += ["--openai-size", o.size]
+    if o.quality:
+        args += ["--quality", o.quality]
     if o.base_url:
         args += ["--base-url", o.base_url]
     return args

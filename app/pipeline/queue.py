@@ -31,7 +31,7 @@ DEFAULT_POOL_LIMITS: dict[str, int] = {
     "pexels": 2,
     "pixabay": 2,
     "elevenlabs": 3,
-    "openai": 3,  # OpenAI-compatible speech (voice: openai)
+    "openai": 3,  # OpenAI-compatible servers (image: openai, voice: openai)
     "hibari": 2,  # offline neural voice, ~210 MB each
     "espeak": 2,
     "synth": 2,

@@ -16,6 +16,8 @@ from app.channels.sync import get_channel_config
 from app.models import Channel, PipelineStep, Task
 from app.pipeline.assembly import assembly_specs
 from app.pipeline.items import (
+    IMAGE_CREDENTIALS,
+    IMAGE_POOLS,
     VIDEO_CREDENTIALS,
     VOICE_CREDENTIALS,
     ItemSpec,
@@ -26,6 +28,7 @@ from app.pipeline.items import (
     final_key,
     has_word_timings,
     narration_key,
+    openai_image_args,
     openai_voice_args,
     scene_image_key,
     scene_spec,
@@ -70,9 +73,11 @@ def _asset_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> lis
                 "--cost-usd",
                 str(image.gemini.cost_per_image_usd),
             ]
-        elif asset.kind == "environment":
-            args += ["--size", config.frame.size]
-        pool = "gemini" if image.provider == "gemini" else "local_image"
+        elif image.provider == "openai":
+            args += openai_image_args(config)
+        if image.provider != "gemini" and asset.kind == "environment":
+            args += ["--size", config.frame.size]  # local draws it, openai is fitted to it
+        pool = IMAGE_POOLS.get(image.provider, "local_image")
         specs.append(
             ItemSpec(
                 key=asset.name,
@@ -85,7 +90,8 @@ def _asset_items(task: Task, plan: ProductionPlan, config: ChannelConfig) -> lis
                         ("--reference-image", asset_key(task, ref)) for ref in asset.references
                     ],
                     out_files=[("--output", asset_key(task, asset.name))],
-                    credentials=["gemini"] if image.provider == "gemini" else [],
+                    credentials=IMAGE_CREDENTIALS.get(image.provider, []),
+                    optional_credentials=["openai"] if image.provider == "openai" else None,
                     timeout_s=600,
                     unit_label="image",
                 ),

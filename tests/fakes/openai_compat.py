@@ -6,7 +6,10 @@ SDK is pointed at it in ``test_openai_sdk.py``, so what our code sends and parse
 sends and parses. Chat answers come from ``FakeOpenAI.answers`` (JSON text, in order) or from
 ``FakeOpenAI.plan`` (a valid plan); ``replies`` scripts failures (401, 429 with rate-limit headers,
 ``insufficient_quota``, 5xx, ``finish_reason: "length"``, refusals). ``json_schema=False`` plays a
-server without structured outputs; strict schemas are checked like OpenAI checks them.
+server without structured outputs; strict schemas are checked like OpenAI checks them. Images follow
+each model's rules (``openai_images.py``): ``gpt-image-1`` inlines ``b64_json``, ``dall-e-3`` links a
+URL served under ``/files/`` unless asked for ``b64_json``; ``image_as_url`` plays a vendor that
+always links, ``image_bytes`` a server whose "image" is something else.
 """
 
 from __future__ import annotations
@@ -24,13 +27,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from PIL import Image
+
+from tests.fakes.openai_images import IMAGE_SIZES, image_request_problem, picture
 
 API_KEY = "sk-test-openai-compatible"
 CHAT_MODELS = frozenset({"gpt-4o-mini", "gpt-4.1-mini", "deepseek-chat", "llama3.1"})
-IMAGE_MODELS = frozenset({"gpt-image-1", "dall-e-3"})
 SPEECH_MODELS = frozenset({"gpt-4o-mini-tts", "tts-1", "kokoro"})
-IMAGE_SIZES = {"1024x1024": (1024, 1024), "1536x1024": (1536, 1024), "1024x1536": (1024, 1536)}
 SPEECH_FORMATS = frozenset({"mp3", "wav", "opus", "aac", "flac", "pcm"})
 WORDS_PER_SECOND = 2.5
 
@@ -135,8 +137,12 @@ class FakeOpenAI:
     replies: list[Reply] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     usages: list[dict[str, int]] = field(default_factory=list)  # what each chat answer reported
-    image_as_url: bool = False
+    image_as_url: bool = False  # a vendor that links every image instead of inlining it
+    image_bytes: bytes | None = None  # served instead of a picture (a broken server)
     files: dict[str, bytes] = field(default_factory=dict)
+
+    def image_requests(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["path"].endswith("/images/generations")]
 
     def chat_requests(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["path"].endswith("/chat/completions")]
@@ -203,18 +209,16 @@ class FakeOpenAI:
             reply = self.replies.pop(0) if self.replies else Reply()
             if reply.status != 200:
                 return scripted_error(reply)
-            if not isinstance(body, dict) or body.get("model") not in IMAGE_MODELS:
-                return error(400, "Invalid model.", kind="invalid_request_error", param="model")
-            size = IMAGE_SIZES.get(str(body.get("size", "1024x1024")))
-            if size is None:
-                return error(
-                    400,
-                    f"Invalid size '{body.get('size')}'.",
-                    kind="invalid_request_error",
-                    param="size",
-                )
-            png = _png(size)
-            if self.image_as_url:
+            problem = image_request_problem(body)
+            if problem is not None:
+                return problem
+            assert isinstance(body, dict)
+            png = self.image_bytes or picture(IMAGE_SIZES.get(str(body.get("size")), (1024, 1024)))
+            as_url = self.image_as_url or (
+                str(body["model"]).startswith("dall-e")
+                and body.get("response_format") != "b64_json"
+            )
+            if as_url:
                 name = f"{uuid.uuid4().hex}.png"
                 self.files[name] = png
                 item: dict[str, Any] = {"url": f"{request.base_url}files/{name}"}
@@ -328,12 +332,6 @@ class FakeOpenAI:
                 "total_tokens": prompt_tokens + completion_tokens,
             },
         }
-
-
-def _png(size: tuple[int, int]) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", size, (30, 120, 200)).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def speech_wav(text: str, speed: float = 1.0, rate: int = 24_000) -> bytes:

@@ -167,3 +167,53 @@ def test_speech_is_raw_audio_as_long_as_the_text(sdk: openai.OpenAI) -> None:
     with wave.open(io.BytesIO(audio.read())) as heard:
         seconds = heard.getnframes() / heard.getframerate()
     assert seconds == pytest.approx(10 / 2.5, abs=0.01)
+
+
+def test_each_image_model_answers_in_its_own_format_and_refuses_what_it_does_not_take(
+    fake: FakeOpenAI, sdk: openai.OpenAI
+) -> None:
+    drawn = sdk.images.generate(
+        model="gpt-image-1", prompt="a lighthouse", size="1024x1536", quality="low", n=1
+    )
+    assert drawn.data is not None and drawn.data[0].b64_json and not drawn.data[0].url
+    picture = Image.open(io.BytesIO(base64.b64decode(drawn.data[0].b64_json)))
+    assert (
+        picture.size == (1024, 1536) and len(picture.getcolors(1 << 20) or []) > 100
+    )  # not a flat fill
+    assert "response_format" not in fake.image_requests()[0]["body"]  # the SDK sends none either
+    with pytest.raises(openai.BadRequestError) as refused:
+        sdk.images.generate(model="gpt-image-1", prompt="x", response_format="b64_json")
+    assert refused.value.param == "response_format"  # type: ignore[attr-defined]
+    with pytest.raises(openai.BadRequestError) as wrong_size:
+        sdk.images.generate(model="gpt-image-1", prompt="x", size="1792x1024")
+    assert "1536x1024" in str(wrong_size.value)
+    with pytest.raises(openai.BadRequestError):
+        sdk.images.generate(model="dall-e-3", prompt="x", quality="medium")
+    linked = sdk.images.generate(model="dall-e-3", prompt="x", size="1792x1024")
+    assert linked.data is not None and linked.data[0].url and not linked.data[0].b64_json
+    inlined = sdk.images.generate(model="dall-e-3", prompt="x", response_format="b64_json")
+    assert inlined.data is not None and inlined.data[0].b64_json
+
+
+def test_image_failures_reach_the_sdk_as_its_own_error_types(
+    fake: FakeOpenAI, sdk: openai.OpenAI
+) -> None:
+    fake.replies = [
+        Reply(status=429, retry_after=1),
+        Reply(status=429, code="insufficient_quota"),
+        Reply(status=500),
+    ]
+    with pytest.raises(openai.RateLimitError) as limited:
+        sdk.images.generate(model="gpt-image-1", prompt="x")
+    assert limited.value.response.headers["retry-after"] == "1"
+    assert limited.value.code == "rate_limit_exceeded"
+    with pytest.raises(openai.RateLimitError) as broke:
+        sdk.images.generate(model="gpt-image-1", prompt="x")
+    assert broke.value.code == "insufficient_quota"
+    with pytest.raises(openai.InternalServerError):
+        sdk.images.generate(model="gpt-image-1", prompt="x")
+    wrong = openai.OpenAI(base_url=str(sdk.base_url), api_key="sk-wrong", max_retries=0)
+    with pytest.raises(openai.AuthenticationError) as denied:
+        wrong.images.generate(model="gpt-image-1", prompt="x")
+    assert denied.value.code == "invalid_api_key"
+    wrong.close()

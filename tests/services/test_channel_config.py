@@ -38,7 +38,10 @@ EXPECTED: dict[str, tuple[str | None, str]] = {
     "unknown-key": ("providers.video.kling.modle", "unknown key; did you mean 'model'?"),
     "wrong-type": ("max_concurrent", "expected a whole number, got 'three'"),
     "bad-provider": ("providers.video", "'kling2' is not one of kling, kenburns"),
-    "bad-provider-mapping": ("providers.image.provider", "'imagen' is not one of gemini, local"),
+    "bad-provider-mapping": (
+        "providers.image.provider",
+        "'imagen' is not one of gemini, openai, local",
+    ),
     "bad-aspect-ratio": ("frame.aspect_ratio", "'4:3' is not one of 16:9, 9:16"),
     "negative-budget": ("budget.per_video_usd", "must be greater than 0, got -5"),
     "bad-gate": ("review_gates[1]", "'voice' is not one of plan, assets, composites"),
