@@ -236,7 +236,10 @@ def test_sigterm_stops_the_whole_fleet_term_then_kill_after_the_grace(tmp_path: 
         return {"polite | ready", "stubborn | ready"} <= lines
 
     try:
-        wait_for(ready, "both children to be ready", timeout_s=120)
+        try:
+            wait_for(ready, "both children to be ready", timeout_s=120)
+        except AssertionError as timed_out:
+            raise AssertionError(f"{timed_out}\n{output()}") from None
         pids = [int(p) for p in _line_starting(out_path.read_text(), "pids ").split()[1:]]
         driver.send_signal(signal.SIGTERM)
         driver.wait(timeout=60)
