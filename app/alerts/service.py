@@ -30,7 +30,7 @@ from app.alerts.dedupe import AlertDedupe, PostgresDedupe
 from app.alerts.discord import PostResult, build_payload, post_message, protect_url
 from app.core.config import Settings, get_settings
 from app.core.logging import get_logger
-from app.core.time import utc_now
+from app.core.time import Backoff, utc_now
 
 log = get_logger("alerts")
 
@@ -91,8 +91,8 @@ class Alerter:
         self.window = window
         self.timeout_s = timeout_s
         self.request_timeout_s = request_timeout_s
-        self.max_attempts = max_attempts
-        self.retry_base_s = retry_base_s
+        # Exact waits, capped low: delivery has its own overall ``timeout_s`` to stay within.
+        self.backoff = Backoff(attempts=max_attempts, base_s=retry_base_s, cap_s=8.0, jitter=False)
         self.max_pending = max_pending
         self._limiter = AsyncLimiter(5, 2)  # a webhook's bucket: 5 requests per 2 seconds
         self._blocked_until = 0.0  # loop time before which Discord asked us not to post
@@ -172,7 +172,7 @@ class Alerter:
         deadline = loop.time() + self.timeout_s
         result = PostResult(ok=False, reason="not attempted")
         assert self.webhook_url is not None
-        for attempt in range(1, self.max_attempts + 1):
+        for attempt in range(1, self.backoff.attempts + 1):
             wait = self._blocked_until - loop.time()
             if wait > 0:
                 if loop.time() + wait > deadline:
@@ -197,8 +197,8 @@ class Alerter:
                 continue
             if result.status is not None and result.status < 500:
                 break  # our payload or the webhook is wrong: retrying won't help
-            backoff = min(self.retry_base_s * 2 ** (attempt - 1), 8.0)
-            if attempt == self.max_attempts or loop.time() + backoff > deadline:
+            backoff = self.backoff.delay(attempt)
+            if attempt == self.backoff.attempts or loop.time() + backoff > deadline:
                 break
             log.warning("alert.delivery_retry", kind=alert.kind, reason=result.reason)
             await asyncio.sleep(backoff)

@@ -3,14 +3,14 @@
 Every request first takes a slot from a ``RateLimiter`` (the production one lives in PostgreSQL so
 the whole fleet shares Notion's ~3 requests/s per integration). A 429 waits its ``Retry-After`` and
 pushes the fleet-wide pace back by as much; 5xx, 409 and network failures back off exponentially
-(tenacity); 400/401/403/404 fail at once with Notion's error code in the message, because repeating
+(``Backoff``, retried by tenacity); 400/401/403/404 fail at once with Notion's error code in the message, because repeating
 a request that Notion refused for its content cannot succeed.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
@@ -21,10 +21,10 @@ from tenacity import (
     RetryCallState,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_exponential_jitter,
 )
 
 from app.core.logging import get_logger
+from app.core.time import Backoff
 
 log = get_logger("notion")
 
@@ -69,9 +69,10 @@ class RateLimiter(Protocol):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int = 6
-    backoff_initial: float = 0.5
-    backoff_max: float = 8.0
+    """5xx, 409 and network failures wait out ``backoff``; a 429 waits its ``Retry-After``, at
+    most ``max_retry_after``."""
+
+    backoff: Backoff = field(default_factory=lambda: Backoff(attempts=6, base_s=0.5, cap_s=8.0))
     max_retry_after: float = 60.0
 
 
@@ -141,7 +142,7 @@ class NotionClient:
     ) -> dict[str, Any]:
         """One API call with pacing and retries; returns the decoded JSON body."""
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.retry.max_attempts),
+            stop=stop_after_attempt(self.retry.backoff.attempts),
             wait=self._wait,
             retry=retry_if_exception_type((NotionRateLimitedError, NotionUnavailableError)),
             before_sleep=self._log_retry,
@@ -156,12 +157,7 @@ class NotionClient:
         error = state.outcome.exception() if state.outcome is not None else None
         if isinstance(error, NotionRateLimitedError):
             return min(error.retry_after, self.retry.max_retry_after)
-        # Positional: tenacity renamed the first parameter (initial -> multiplier) in 9.2, and the
-        # google-genai SDK the tests use pins tenacity below 9.2.
-        backoff = wait_exponential_jitter(
-            self.retry.backoff_initial, self.retry.backoff_max, 2, self.retry.backoff_initial
-        )
-        return float(backoff(state))
+        return self.retry.backoff.delay(state.attempt_number)
 
     @staticmethod
     def _log_retry(state: RetryCallState) -> None:

@@ -37,6 +37,7 @@ from typing import IO
 from app.core.config import get_settings
 from app.core.database import resolve_database_url
 from app.core.logging import get_logger
+from app.core.time import Backoff
 
 log = get_logger("app.ops.fleet")
 
@@ -53,16 +54,10 @@ class ChildSpec:
 class RestartPolicy:
     """Backoff for restarts; ``streak`` counts deaths in a row that came before ``reset_after_s``."""
 
-    initial_delay_s: float = 1.0
-    max_delay_s: float = 30.0
-    factor: float = 2.0
+    # Exact waits (no jitter): one supervisor restarts its own children, nothing to spread out.
+    backoff: Backoff = field(default_factory=lambda: Backoff(base_s=1.0, cap_s=30.0, jitter=False))
     reset_after_s: float = 60.0
     crash_loop_after: int = 5
-
-    def delay(self, streak: int) -> float:
-        return float(
-            min(self.max_delay_s, self.initial_delay_s * self.factor ** max(0, streak - 1))
-        )
 
 
 @dataclass
@@ -165,7 +160,7 @@ class Fleet:
             child.streak = 0
         child.streak += 1
         child.restarts += 1
-        delay = self.policy.delay(child.streak)
+        delay = self.policy.backoff.delay(child.streak)
         child.restart_at = now + delay
         _signal(child.process, signal.SIGKILL)  # helpers left in its group would hold port/pipe
         log.warning(
@@ -184,11 +179,11 @@ class Fleet:
                 name=child.name,
                 exit_code=code,
                 streak=child.streak,
-                delay_s=self.policy.max_delay_s,
+                delay_s=self.policy.backoff.cap_s,
                 hint=(
                     f"{child.name} died {child.streak} times in a row within "
                     f"{self.policy.reset_after_s:g}s of starting; still retrying (at most every "
-                    f"{self.policy.max_delay_s:g}s): read its last lines above"
+                    f"{self.policy.backoff.cap_s:g}s): read its last lines above"
                 ),
             )
 

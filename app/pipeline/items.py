@@ -185,6 +185,12 @@ VOICE_CREDENTIALS = {"elevenlabs": ["elevenlabs"], "openai": ["openai"]}
 VIDEO_CREDENTIALS = {"kling": ["kie"], "pexels": ["pexels"], "pixabay": ["pixabay"]}
 
 
+def given_flags(*flags: tuple[str, str | None]) -> list[str]:
+    """``--flag value`` for each setting that is given; one left unset is not passed at all, so
+    the script keeps its own default."""
+    return [arg for flag, value in flags if value for arg in (flag, value)]
+
+
 def stock_args(task: Task, scene: PlanScene, config: ChannelConfig) -> list[str]:
     """A stock clip's search, reuse rule and fallback (the cache dir is shared by the workers)."""
     video = config.providers.video
@@ -197,11 +203,7 @@ def stock_args(task: Task, scene: PlanScene, config: ChannelConfig) -> list[str]
         "--scene", str(scene.number),
         "--reuse-window", str(stock.reuse_window_videos),
     ]  # fmt: skip
-    if scene.stock_query:
-        args += ["--query", scene.stock_query]
-    if video.fallback:
-        args += ["--fallback", video.fallback]
-    return args
+    return args + given_flags(("--query", scene.stock_query), ("--fallback", video.fallback))
 
 
 def openai_voice_args(config: ChannelConfig) -> list[str]:
@@ -209,21 +211,13 @@ def openai_voice_args(config: ChannelConfig) -> list[str]:
     o = config.providers.voice.openai
     args = ["--tts-model", o.model, "--tts-voice", o.voice, "--tts-speed", f"{o.speed:g}"]
     args += ["--cost-per-1k-chars", str(o.cost_per_1k_chars_usd)]
-    if o.instructions:
-        args += ["--instructions", o.instructions]
-    if o.base_url:
-        args += ["--base-url", o.base_url]
-    return args
+    return args + given_flags(("--instructions", o.instructions), ("--base-url", o.base_url))
 
 
 def openai_image_args(config: ChannelConfig) -> list[str]:
     """The image server's model, size, quality and price for ``generate_asset.py --provider openai``."""
     o = config.providers.image.openai
     args = ["--model", o.model, "--cost-usd", str(o.cost_per_image_usd)]
-    if o.size:
-        args += ["--openai-size", o.size]
-    if o.quality:
-        args += ["--quality", o.quality]
-    if o.base_url:
-        args += ["--base-url", o.base_url]
-    return args
+    return args + given_flags(
+        ("--openai-size", o.size), ("--quality", o.quality), ("--base-url", o.base_url)
+    )

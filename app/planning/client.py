@@ -18,9 +18,8 @@ from typing import Any
 import httpx
 
 from app.core.config import get_settings
-from app.planning.llm_http import LlmHttpClient
-
-MAX_RETRY_WAIT_S = 60.0
+from app.core.time import Backoff
+from app.planning.llm_http import MAX_RETRY_WAIT_S, LlmHttpClient
 
 
 class GeminiError(Exception):
@@ -41,7 +40,7 @@ class GeminiAnswer:
     output_tokens: int
 
 
-def _retry_delay(response: httpx.Response | None, attempt: int, base_s: float) -> float:
+def _retry_delay(response: httpx.Response | None, attempt: int, backoff: Backoff) -> float:
     """Google's RetryInfo (``"retryDelay": "7s"``) or Retry-After, else exponential backoff."""
     if response is not None:
         raw = response.headers.get("retry-after")
@@ -58,7 +57,7 @@ def _retry_delay(response: httpx.Response | None, attempt: int, base_s: float) -
             wait = None
         if wait is not None and 0 <= wait <= MAX_RETRY_WAIT_S:
             return wait
-    return float(min(base_s * 2**attempt, MAX_RETRY_WAIT_S))
+    return backoff.delay(attempt + 1)
 
 
 def _answer(data: Any) -> GeminiAnswer:
@@ -128,14 +127,14 @@ class GeminiTextClient(LlmHttpClient):
             ],
             "generationConfig": config,
         }
-        for attempt in range(self._attempts):
-            last = attempt == self._attempts - 1
+        for attempt in range(self._backoff.attempts):
+            last = attempt == self._backoff.attempts - 1
             try:
                 response = await self._once(model, body)
             except GeminiError:
                 if last:
                     raise
-                await asyncio.sleep(_retry_delay(None, attempt, self._retry_base_s))
+                await asyncio.sleep(_retry_delay(None, attempt, self._backoff))
                 continue
             if response.is_success:
                 try:
@@ -151,5 +150,5 @@ class GeminiTextClient(LlmHttpClient):
             )
             if not error.retryable or last:
                 raise error
-            await asyncio.sleep(_retry_delay(response, attempt, self._retry_base_s))
+            await asyncio.sleep(_retry_delay(response, attempt, self._backoff))
         raise AssertionError("unreachable")

@@ -11,6 +11,11 @@ from typing import Self
 
 import httpx
 
+from app.core.time import Backoff
+
+# The longest wait either client sleeps, whether the server asked for it or the backoff reached it.
+MAX_RETRY_WAIT_S = 60.0
+
 
 class LlmHttpClient:
     """One pooled connection to ``base_url`` plus the retry budget its calls share."""
@@ -29,8 +34,10 @@ class LlmHttpClient:
             headers=headers,
             timeout=httpx.Timeout(timeout, connect=10.0),
         )
-        self._attempts = attempts
-        self._retry_base_s = retry_base_s
+        # Exact waits: one planner call at a time per task, nothing to spread out.
+        self._backoff = Backoff(
+            attempts=attempts, base_s=retry_base_s, cap_s=MAX_RETRY_WAIT_S, jitter=False
+        )
 
     async def __aenter__(self) -> Self:
         return self

@@ -16,10 +16,10 @@ from typing import Any
 
 import httpx
 
-from app.planning.llm_http import LlmHttpClient
+from app.core.time import Backoff
+from app.planning.llm_http import MAX_RETRY_WAIT_S, LlmHttpClient
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
-MAX_RETRY_WAIT_S = 60.0
 
 
 class ChatError(Exception):
@@ -63,7 +63,7 @@ def _error_fields(response: httpx.Response) -> tuple[str, str | None, str | None
     return str(body)[:200], None, None, None
 
 
-def _retry_wait(response: httpx.Response | None, attempt: int, base_s: float) -> float:
+def _retry_wait(response: httpx.Response | None, attempt: int, backoff: Backoff) -> float:
     if response is not None:
         for header, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
             raw = response.headers.get(header)
@@ -73,7 +73,7 @@ def _retry_wait(response: httpx.Response | None, attempt: int, base_s: float) ->
                 wait = None
             if wait is not None and 0 <= wait <= MAX_RETRY_WAIT_S:
                 return wait
-    return float(min(base_s * 2**attempt, MAX_RETRY_WAIT_S))
+    return backoff.delay(attempt + 1)
 
 
 def _schema_unsupported(status: int, message: str, param: str | None) -> bool:
@@ -127,8 +127,8 @@ class OpenAIChatClient(LlmHttpClient):
     async def _post(self, body: dict[str, Any]) -> httpx.Response:
         """One request with retries for transient failures; returns the final response."""
         response: httpx.Response | None = None
-        for attempt in range(self._attempts):
-            last = attempt == self._attempts - 1
+        for attempt in range(self._backoff.attempts):
+            last = attempt == self._backoff.attempts - 1
             try:
                 response = await self._client.post("/chat/completions", json=body)
             except httpx.TransportError as exc:
@@ -139,14 +139,14 @@ class OpenAIChatClient(LlmHttpClient):
                         code=None,
                         retryable=True,
                     ) from None
-                await asyncio.sleep(_retry_wait(None, attempt, self._retry_base_s))
+                await asyncio.sleep(_retry_wait(None, attempt, self._backoff))
                 continue
             if response.status_code not in RETRYABLE_STATUSES or last:
                 return response
             _message, kind, code, _param = _error_fields(response)
             if "insufficient_quota" in (kind, code):
                 return response
-            await asyncio.sleep(_retry_wait(response, attempt, self._retry_base_s))
+            await asyncio.sleep(_retry_wait(response, attempt, self._backoff))
         assert response is not None
         return response
 

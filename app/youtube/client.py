@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 
 from app.core.logging import register_secret
-from app.youtube.oauth import Backoff, Sleep, TokenSource
+from app.core.time import Backoff
+from app.youtube.oauth import Sleep, TokenSource
 
 RESUMABLE_ALIGN = 256 * 1024
 DEFAULT_TIMEOUT = httpx.Timeout(connect=15.0, read=120.0, write=120.0, pool=15.0)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import random
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -22,6 +21,7 @@ from urllib.parse import urlencode
 import httpx
 
 from app.core.logging import get_logger, register_secret
+from app.core.time import Backoff
 
 log = get_logger(__name__)
 
@@ -51,19 +51,6 @@ class OAuthClientError(OAuthError):
 
 class OAuthTransientError(OAuthError):
     """The token endpoint kept failing (5xx, network) after retries."""
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Exponential backoff with jitter: ``attempts`` tries in all, waits capped at ``cap_s``."""
-
-    attempts: int = 6
-    base_s: float = 1.0
-    cap_s: float = 32.0
-
-    def delay(self, failures: int) -> float:
-        raw = min(self.cap_s, self.base_s * 2.0 ** max(failures - 1, 0))
-        return raw * (0.5 + random.random() / 2)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from app.core.config import Settings, get_settings
 from app.core.database import session_scope
 from app.core.leader import BackgroundPass
 from app.core.logging import get_logger
+from app.core.time import Backoff
 from app.models import Channel, ChannelCredential, Task, TaskStatus, VideoStat
 from app.youtube.analytics import (
     ANALYTICS_FLAG,
@@ -47,7 +48,7 @@ from app.youtube.analytics import (
 from app.youtube.client import DEFAULT_TIMEOUT, YouTubeClient, YouTubeError
 from app.youtube.client import YouTubeQuotaExceededError as QuotaExceeded
 from app.youtube.ledger import Clock, LedgerMeter, QuotaDeferredError, QuotaLedger, quota_day
-from app.youtube.oauth import Backoff, InvalidGrantError, OAuthApp, OAuthError, TokenSource
+from app.youtube.oauth import InvalidGrantError, OAuthApp, OAuthError, TokenSource
 from app.youtube.projects import YouTubeClientMissingError, channel_client
 
 log = get_logger("youtube_stats")

@@ -41,6 +41,7 @@ from app.core.config import Settings, get_settings
 from app.core.database import session_scope
 from app.core.encryption import SecretDecryptionError, secret_box
 from app.core.logging import get_logger
+from app.core.time import Backoff
 from app.models import Channel, ChannelCredential, PipelineStep, Task, TaskItem
 from app.pipeline.items import asset_key
 from app.pipeline.outcome import (
@@ -62,7 +63,6 @@ from app.youtube.client import (
 from app.youtube.ledger import Clock, LedgerMeter, QuotaDeferredError, QuotaLedger
 from app.youtube.metadata import MetadataError, build_video_resource, clip_credits
 from app.youtube.oauth import (
-    Backoff,
     InvalidGrantError,
     OAuthApp,
     OAuthError,

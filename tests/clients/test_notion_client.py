@@ -118,7 +118,7 @@ async def test_server_errors_and_timeouts_are_retried_with_backoff(
     with pytest.raises(NotionUnavailableError) as failure:
         await client.get_schema(source_id)
     assert failure.value.code == "internal_server_error" and failure.value.status == 500
-    assert client.requests_sent == 4 + RetryPolicy().max_attempts
+    assert client.requests_sent == 4 + RetryPolicy().backoff.attempts
 
 
 @pytest.mark.parametrize(

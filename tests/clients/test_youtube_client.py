@@ -17,6 +17,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from app.core.time import Backoff
 from app.youtube.client import (
     RESUMABLE_ALIGN,
     YouTubeClient,
@@ -24,7 +25,7 @@ from app.youtube.client import (
     YouTubeTransientError,
     YouTubeUploadSessionGoneError,
 )
-from app.youtube.oauth import Backoff, InvalidGrantError, OAuthApp, TokenSource
+from app.youtube.oauth import InvalidGrantError, OAuthApp, TokenSource
 from tests.fakes.youtube import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, YouTubeFake, running
 
 FAST = Backoff(attempts=6, base_s=0.01, cap_s=0.05)

@@ -23,6 +23,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from app.core.config import PROJECT_ROOT
+from app.core.time import Backoff
 from app.ops.fleet import Child, ChildSpec, Fleet, RestartPolicy
 
 SLEEPER = (sys.executable, "-c", "import time; print('up', flush=True); time.sleep(3600)")
@@ -91,7 +92,9 @@ def test_a_killed_worker_and_web_are_restarted_while_the_rest_keep_running(
         ChildSpec("worker-2", SLEEPER),
     ]
     with capture_logs() as logs:
-        fleet = make_fleet(fleets, specs, policy=RestartPolicy(initial_delay_s=0.05))
+        fleet = make_fleet(
+            fleets, specs, policy=RestartPolicy(backoff=Backoff(base_s=0.05, jitter=False))
+        )
         stop = threading.Event()
         supervisor = threading.Thread(target=fleet.supervise, args=(stop, 0.02), daemon=True)
         supervisor.start()
@@ -129,7 +132,7 @@ def test_a_child_that_keeps_crashing_backs_off_to_the_cap_and_is_reported_once(
 ) -> None:
     clock = FakeClock()
     policy = RestartPolicy(
-        initial_delay_s=1, factor=2, max_delay_s=8, reset_after_s=60, crash_loop_after=4
+        backoff=Backoff(base_s=1, cap_s=8, jitter=False), reset_after_s=60, crash_loop_after=4
     )
     with capture_logs() as logs:
         fleet = make_fleet(fleets, [ChildSpec("worker-1", CRASHER)], policy=policy, clock=clock)
@@ -162,7 +165,7 @@ def test_a_child_that_keeps_crashing_backs_off_to_the_cap_and_is_reported_once(
 
 def test_backoff_resets_once_the_child_has_stayed_up_a_while(fleets: list[Fleet]) -> None:
     clock = FakeClock()
-    policy = RestartPolicy(initial_delay_s=1, factor=2, max_delay_s=8, reset_after_s=10)
+    policy = RestartPolicy(backoff=Backoff(base_s=1, cap_s=8, jitter=False), reset_after_s=10)
     with capture_logs() as logs:
         fleet = make_fleet(fleets, [ChildSpec("worker-1", SLEEPER)], policy=policy, clock=clock)
         sleeper = child(fleet, "worker-1")

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.channels.config import load_channel_configs
 from app.channels.sync import sync_channels
 from app.core.database import session_scope
+from app.core.time import Backoff
 from app.models import NotionPage, Task
 from app.notion.board import status_labels
 from app.notion.client import NotionClient, RetryPolicy
@@ -94,7 +95,7 @@ def make_client(
     **kwargs: Any,
 ) -> NotionClient:
     limiter = PostgresRateLimiter(engine, bucket=f"test:{uuid.uuid4().hex}", rate=rate)
-    retry = kwargs.pop("retry", RetryPolicy(backoff_initial=0.01, backoff_max=0.05))
+    retry = kwargs.pop("retry", RetryPolicy(backoff=Backoff(base_s=0.01, cap_s=0.05)))
     return NotionClient(
         token=DEFAULT_TOKEN, limiter=limiter, base_url=url, version=version, retry=retry, **kwargs
     )
