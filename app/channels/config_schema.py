@@ -173,6 +173,9 @@ class YouTubeOAuthClient(StrictModel):
 class YouTubeDefaults(StrictModel):
     privacy: Literal["public", "unlisted", "private"] = "private"
     category_id: str = "22"
+    # What the narration speaks and the title is written in: the video's default language and
+    # audio language, and the caption track's language (BCP-47, as YouTube takes it).
+    language: str = "en"
     made_for_kids: bool = False
     contains_synthetic_media: bool = True
     tags: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]] = Field(
@@ -192,6 +195,15 @@ class YouTubeDefaults(StrictModel):
             value = str(value)
         if isinstance(value, str) and not re.fullmatch(r"\d{1,3}", value):
             raise ValueError(f"{value!r} is not a YouTube category number (22 = People & Blogs)")
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*", value):
+            raise ValueError(
+                f"{value!r} is not a language code; use a BCP-47 code such as en, de, pt-BR"
+            )
         return value
 
     @field_validator("tags")

@@ -309,7 +309,12 @@ def _upload_items(task: Task, config: ChannelConfig) -> list[ItemSpec]:
     inputs = {"pool": "upload", "kind": "publish", "final_key": final_key(task)}
     specs = [ItemSpec(key="upload", pool="upload", inputs=inputs)]
     if config.branding.captions.enabled:  # the final item wrote the SRT: a track after the video
-        captions = {"pool": "upload", "kind": "captions", "srt_key": srt_key(task)}
+        captions = {
+            "pool": "upload",
+            "kind": "captions",
+            "srt_key": srt_key(task),
+            "language": config.youtube.language,
+        }
         specs.append(ItemSpec(key="captions", pool="upload", inputs=captions, after=("upload",)))
     return specs
 

@@ -121,6 +121,8 @@ def build_video_resource(
         "title": rendered_title,
         "description": description,
         "categoryId": youtube.category_id,
+        "defaultLanguage": youtube.language,
+        "defaultAudioLanguage": youtube.language,
     }
     if youtube.tags:
         snippet["tags"] = list(youtube.tags)

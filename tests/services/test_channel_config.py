@@ -73,6 +73,7 @@ EXPECTED: dict[str, tuple[str | None, str]] = {
     "voice-speed-range": ("providers.voice.elevenlabs.speed", "must be at most 1.2, got 2"),
     "watermark-not-png": ("branding.watermark.path", "expected a file ending in .png"),
     "wrong-bool": ("youtube.made_for_kids", "expected true or false, got 'sometimes'"),
+    "bad-language": ("youtube.language", "'English' is not a language code; use a BCP-47 code"),
     "recursive-alias": ("name[0]", "aliases (*name) are not supported"),
 }
 

@@ -33,7 +33,8 @@ from tests.services.youtube_support import DEFAULT_YOUTUBE, run_until_settled, u
 fake_env = youtube_support.fake_env  # the upload tests' fixtures
 tube = youtube_support.tube
 
-CAPTIONS_ON = DEFAULT_YOUTUBE + "branding:\n  captions:\n    enabled: true\n"
+# A German channel: its track and the video say so (the default would be "en").
+CAPTIONS_ON = DEFAULT_YOUTUBE + "  language: de\nbranding:\n  captions:\n    enabled: true\n"
 SRT = b"1\n00:00:01,000 --> 00:00:02,500\nWhales sing at dusk.\n"
 
 
@@ -109,10 +110,12 @@ async def test_published_video_gets_exactly_one_caption_track(
     [track] = tube.captions.values()
     assert (track.video_id, track.language, track.name, track.body) == (
         video.id,
-        "en",
+        "de",
         CAPTION_NAME,
         SRT,
     )
+    assert video.resource["snippet"]["defaultAudioLanguage"] == "de"
+    assert video.resource["snippet"]["defaultLanguage"] == "de"
     assert items["captions"].result["caption_track_id"] == track.id
     assert items["captions"].remote_ids[REMOTE_CAPTION] == track.id
     assert tube.calls["captions.insert"] == 1 and tube.calls["videos.insert"] == 1

@@ -37,7 +37,7 @@ def build(
 def test_defaults_are_private_and_declare_synthetic_media() -> None:
     resource = build(config())
     assert resource == {
-        "snippet": {"title": "Whales", "description": "Whales", "categoryId": "22"},
+        "snippet": {"title": "Whales", "description": "Whales", "categoryId": "22", "defaultLanguage": "en", "defaultAudioLanguage": "en"},
         "status": {"privacyStatus": "private", "selfDeclaredMadeForKids": False, "containsSyntheticMedia": True},
     }  # fmt: skip
 
@@ -48,6 +48,7 @@ def test_templates_tags_category_and_schedule() -> None:
         description_template="{{ topic }} on {{ date }}",
         tags=["sea", "whales"],
         category_id=27,
+        language="pt-BR",
         made_for_kids=True,
         publish_at={"time": "17:30", "timezone": "Europe/London", "min_delay_minutes": 60},
     )
@@ -56,6 +57,8 @@ def test_templates_tags_category_and_schedule() -> None:
         "title": "Whales (Tube)",
         "description": "song on 2026-05-04",
         "categoryId": "27",
+        "defaultLanguage": "pt-BR",
+        "defaultAudioLanguage": "pt-BR",
         "tags": ["sea", "whales"],
     }
     # 15:00 UTC is 16:00 in London (BST); the next 17:30 at least an hour later is today's

@@ -51,6 +51,8 @@ async def test_upload_publishes_once_with_metadata_thumbnail_and_ids(
         "title": "Whales sing | Tube Tests",
         "description": "About whale song.",
         "categoryId": "22",
+        "defaultLanguage": "en",
+        "defaultAudioLanguage": "en",
         "tags": ["tests"],
     }
     assert video.resource["status"]["privacyStatus"] == "private"
