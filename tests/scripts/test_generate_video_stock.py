@@ -13,7 +13,7 @@ import pytest
 from tests.fakes.server import serve
 from tests.fakes.stock import PEXELS_KEY, PIXABAY_KEY, FakeStock
 from tests.scripts.conftest import ScriptRun, run_script
-from tests.scripts.test_generate_video import assert_delivery
+from tests.scripts.test_generate_video import KENBURNS_PROFILE, assert_delivery
 from tests.scripts.video_checks import make_image
 
 SIZE = "640x360"
@@ -125,7 +125,7 @@ def test_no_results_or_a_vendor_failing_falls_back_to_ken_burns_and_says_why(
     result = run.result
     assert result["provider"] == "kenburns" and result["fallback_from"] == "pexels"
     assert result["query"] == "city night"  # derived from the motion prompt
-    assert_delivery(Path(result["outputs"]["video"]), 3.0, SIZE)
+    assert_delivery(Path(result["outputs"]["video"]), 3.0, SIZE, KENBURNS_PROFILE)
     expected = "no pexels clip" if reply == "empty" else f"HTTP {reply}"
     assert expected in result["fallback_reason"]
 
