@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts.service import alert_after_commit
@@ -108,6 +108,16 @@ async def _items(session: AsyncSession, task_id: uuid.UUID, step: PipelineStep) 
     return list(result.scalars())
 
 
+async def _open_counts(s: AsyncSession, task_id: uuid.UUID, step: PipelineStep) -> tuple[int, int]:
+    """How many of the step's items (stale ones included) are pending, and how many not done."""
+    query = select(
+        func.count().filter(TaskItem.status == ItemStatus.PENDING),
+        func.count().filter(TaskItem.status != ItemStatus.COMPLETED),
+    ).where(TaskItem.task_id == task_id, TaskItem.step == step)
+    pending, unfinished = (await s.execute(query)).one()
+    return int(pending), int(unfinished)
+
+
 async def start_step(
     session: AsyncSession,
     task: Task,
@@ -178,7 +188,7 @@ async def start_step(
             return
     audit(session, actor=actor, action="step.started", task=task, details={"step": step.value})
     log.info("step.started", task_id=str(task.id), step=step.value, items=len(specs))
-    await advance(session, task, step, specs)
+    await advance(session, task, step, specs, existing)
 
 
 async def _hold_for_budget(
@@ -205,14 +215,28 @@ async def _hold_for_budget(
 
 
 async def advance(
-    session: AsyncSession, task: Task, step: PipelineStep, specs: list[ItemSpec] | None = None
+    session: AsyncSession,
+    task: Task,
+    step: PipelineStep,
+    specs: list[ItemSpec] | None = None,
+    items: dict[str, TaskItem] | None = None,
 ) -> None:
-    """Enqueue every pending item whose dependencies are done; complete the step when all are."""
+    """Enqueue every pending item whose dependencies are done; complete the step when all are.
+    After an item's record (no ``specs``) one count usually decides: none pending, nothing to
+    enqueue; none unfinished, the step is done. Only items waiting on others need the specs."""
     if specs is None:
+        pending, unfinished = await _open_counts(session, task.id, step)
+        if unfinished == 0:
+            await complete_step(session, task, step)
+            return
+        if pending == 0:
+            return
         channel = await session.get(Channel, task.channel_id)
         assert channel is not None
         specs = build_item_specs(task=task, channel=channel, step=step)
-    items = {item.item_key: item for item in await _items(session, task.id, step)}
+    # ``items``: every item of the step, when the caller (start_step) has them in hand
+    if items is None:
+        items = {item.item_key: item for item in await _items(session, task.id, step)}
     wanted = {spec.key: spec for spec in specs}
     if all(items[key].status == ItemStatus.COMPLETED for key in wanted if key in items) and all(
         key in items for key in wanted
