@@ -35,8 +35,16 @@ from typing import Any
 
 from app.core.config import PROJECT_ROOT
 from benchmarks._common import with_database
-from benchmarks.api_load_driver import LoadResult, WebServer, build_endpoints, drive, make_client
+from benchmarks.api_load_driver import (
+    Endpoint,
+    LoadResult,
+    WebServer,
+    build_endpoints,
+    drive,
+    make_client,
+)
 from benchmarks.api_load_seed import SeedInfo, seed, seed_info
+from benchmarks.api_load_wrk import drive_wrk, wrk_binary
 
 JSON_PATH = PROJECT_ROOT / "workspace" / "benchmarks" / "api_load.json"
 TARGET_ENDPOINT, TARGET_CONCURRENCY, TARGET_P99_MS = "tasks_first_page", 50, 50.0
@@ -54,6 +62,7 @@ class LoadConfig:
     baseline_root: Path | None = None  # measured first, with one web process
     endpoints: Sequence[str] | None = None  # None: all
     bare: bool = True  # also measure the bare yardstick (``api_load_bare``) on the task list
+    driver: str = "auto"  # "wrk" when installed (``api_load_wrk``), else the httpx client
 
 
 @dataclass
@@ -92,7 +101,7 @@ class LoadReport:
         rows = [r for r in self.results if (r.tree, r.endpoint) == (tree, endpoint)]
         return min(rows, key=lambda r: abs(r.concurrency - FIGURES_CONCURRENCY), default=None)
 
-    def figures(self) -> dict[str, float | int | None]:
+    def figures(self) -> dict[str, float | int | str | None]:
         """The ``--json`` figures: our task list and review queue next to the bare yardstick."""
         api, bare = self._at("this", TARGET_ENDPOINT), self._at(BARE, TARGET_ENDPOINT)
         reviews = self._at("this", "reviews")
@@ -105,11 +114,8 @@ class LoadReport:
             "api_vs_bare": api.throughput / bare.throughput if api and bare else None,
             "reviews_rps": reviews.throughput if reviews else None,
             "reviews_p99_ms": reviews.pct(99) if reviews else None,
-            "reviews_kb_per_response": (
-                reviews.response_bytes / max(1, len(reviews.latencies_ms)) / 1024
-                if reviews
-                else None
-            ),
+            "reviews_kb_per_response": (reviews.bytes_per_response / 1024 if reviews else None),
+            "driver": api.driver if api else None,
             "errors": sum(r.errors for r in self.results),
             "load_1min_at_start": self.started_load[0],
         }
@@ -130,7 +136,7 @@ class LoadReport:
                 f"| {r.endpoint} | {r.tree} | {r.workers} | {r.concurrency} | {r.requests:,} | "
                 f"{r.throughput:,.0f} | {r.pct(50):.1f} | {r.pct(90):.1f} | {r.pct(99):.1f} | "
                 f"{max(r.latencies_ms, default=float('nan')):.1f} | {r.errors} | "
-                f"{r.response_bytes / max(1, len(r.latencies_ms)) / 1024:.1f} | {r.web_cpu_ms:.1f} | "
+                f"{r.bytes_per_response / 1024:.1f} | {r.web_cpu_ms:.1f} | "
                 f"{r.load_avg_1m:.2f} | {r.client_cpu:.2f} / {r.server_cpu:.2f} / {db} |"
             )
         for target in self.targets():
@@ -173,6 +179,8 @@ async def run_load(
         variants.insert(0, ("baseline", config.baseline_root, 1))
     if config.bare:
         variants.insert(0, (BARE, PROJECT_ROOT, 1))
+    use_wrk = config.driver == "wrk" or (config.driver == "auto" and wrk_binary() is not None)
+    _say(f"load generator: {'wrk' if use_wrk else 'httpx'}")
     for label, root, workers in variants:
         server = WebServer(
             run_dir=run_dir,
@@ -189,23 +197,9 @@ async def run_load(
                 if label == BARE and endpoint.name != TARGET_ENDPOINT:
                     continue  # the yardstick serves the task list only
                 for concurrency in config.concurrency:
-                    async with make_client(server.base_url, concurrency) as client:
-                        if config.warmup_s > 0:
-                            await drive(
-                                client,
-                                endpoint,
-                                concurrency=concurrency,
-                                duration_s=config.warmup_s,
-                                server=server,
-                            )
-                        result = await drive(
-                            client,
-                            endpoint,
-                            concurrency=concurrency,
-                            duration_s=config.duration_s,
-                            server=server,
-                            db_cpu_s=db_cpu_s,
-                        )
+                    result = await _measure(
+                        endpoint, server, concurrency, config, db_cpu_s, use_wrk=use_wrk
+                    )
                     report.results.append(result)
                     _say(
                         f"{label} {workers}w {endpoint.name} c={concurrency}: {result.throughput:.0f} req/s"
@@ -215,6 +209,41 @@ async def run_load(
         finally:
             await asyncio.to_thread(server.stop)
     return report
+
+
+async def _measure(
+    endpoint: Endpoint,
+    server: WebServer,
+    concurrency: int,
+    config: LoadConfig,
+    db_cpu_s: Callable[[], float] | None,
+    *,
+    use_wrk: bool,
+) -> LoadResult:
+    """A warm-up (not counted), then the measured run, with wrk or the httpx client."""
+    if use_wrk:
+        if config.warmup_s > 0:
+            await drive_wrk(endpoint, concurrency=concurrency, duration_s=1, server=server)
+        return await drive_wrk(
+            endpoint,
+            concurrency=concurrency,
+            duration_s=config.duration_s,
+            server=server,
+            db_cpu_s=db_cpu_s,
+        )
+    async with make_client(server.base_url, concurrency) as client:
+        if config.warmup_s > 0:
+            await drive(
+                client, endpoint, concurrency=concurrency, duration_s=config.warmup_s, server=server
+            )
+        return await drive(
+            client,
+            endpoint,
+            concurrency=concurrency,
+            duration_s=config.duration_s,
+            server=server,
+            db_cpu_s=db_cpu_s,
+        )
 
 
 def _args() -> argparse.Namespace:
@@ -231,6 +260,12 @@ def _args() -> argparse.Namespace:
         help="also measure the service run from this tree (e.g. a worktree of an older commit)",
     )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
+    parser.add_argument(
+        "--driver",
+        choices=["auto", "wrk", "httpx"],
+        default="auto",
+        help="load generator (auto: wrk when on PATH, else httpx)",
+    )
     parser.add_argument("--no-bare", action="store_true", help="skip the bare yardstick")
     parser.add_argument(
         "--json", action="store_true", help="last stdout line: the figures as one JSON object"
@@ -254,6 +289,7 @@ async def _main(ns: argparse.Namespace) -> None:
         endpoints=ns.endpoints,
         baseline_root=ns.baseline_root,
         bare=not ns.no_bare,
+        driver=ns.driver,
     )
     run_dir = (
         PROJECT_ROOT / "workspace" / "bench-runs" / f"api-load-{time.strftime('%Y%m%d-%H%M%S')}"

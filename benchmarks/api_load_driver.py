@@ -181,6 +181,11 @@ class LoadResult:
     db_cpu: float | None
     response_bytes: int = 0  # bodies of the successful responses, in total
     error_samples: list[str] = field(default_factory=list)
+    driver: str = "httpx"  # or "wrk" (``api_load_wrk``): latencies_ms then holds p1..p100
+
+    @property
+    def bytes_per_response(self) -> float:
+        return self.response_bytes / max(1, self.requests - self.errors)
 
     @property
     def throughput(self) -> float:
@@ -208,7 +213,8 @@ class LoadResult:
             "p90_ms": round(self.pct(90), 2),
             "p99_ms": round(self.pct(99), 2),
             "max_ms": round(max(self.latencies_ms, default=float("nan")), 2),
-            "mean_response_bytes": self.response_bytes // max(1, len(self.latencies_ms)),
+            "mean_response_bytes": int(self.bytes_per_response),
+            "driver": self.driver,
             "load_avg_1m": round(self.load_avg_1m, 2),
             "client_cpu_cores": round(self.client_cpu, 2),
             "server_cpu_cores": round(self.server_cpu, 2),

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, TypeAdapter
 from starlette.types import Message, Send
 
 from app.core.envelope import Envelope, ErrorEnvelope, Page, Pagination
@@ -62,6 +62,24 @@ def page_of(model: type[M], result: _Paged, *, limit: int) -> Envelope[Page[M]]:
         next_cursor=result.next_cursor,
         limit=limit,
     )
+
+
+class JsonPage(Generic[T]):
+    """A listing's page written as JSON by one ``TypeAdapter`` of its envelope, built once.
+
+    The route returns the bytes as a ``Response``, so FastAPI neither builds the models nor
+    validates them a second time against the response model (which it still documents: pass
+    ``response_model`` to the route decorator). The items may be row mappings or models.
+    """
+
+    def __init__(self, envelope: type[Envelope[Page[T]]]) -> None:
+        self.response_model = envelope
+        self._adapter = TypeAdapter(envelope)
+
+    def response(self, items: Sequence[Any], *, next_cursor: str | None, limit: int) -> Response:
+        pagination = {"next_cursor": next_cursor, "limit": limit}
+        body = self._adapter.validate_python({"data": {"items": items, "pagination": pagination}})
+        return Response(self._adapter.dump_json(body), media_type="application/json")
 
 
 def error_response(

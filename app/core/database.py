@@ -9,9 +9,12 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import asyncpg
+from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -151,15 +154,34 @@ def redact_url(url: str) -> str:
 
 
 def create_engine(url: str, settings: Settings, *, application_name: str) -> AsyncEngine:
-    return create_async_engine(
+    """No ``pool_pre_ping``: it cost a round trip on every checkout (half of a list request's).
+
+    A pooled connection that PostgreSQL closed (a restart, an idle kill) is caught instead by
+    ``_refuse_closed`` at checkout, which asks the driver, not the server; one that dies
+    unnoticed fails its first statement, and SQLAlchemy then invalidates the whole pool, so only
+    that one request sees the error (a 503 to retry, see ``app.api.error_handlers``).
+    """
+    engine = create_async_engine(
         normalise_database_url(url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
-        pool_pre_ping=True,
         echo=settings.db_echo,
         connect_args={"server_settings": {"application_name": application_name}},
     )
+    event.listen(engine.sync_engine, "checkout", _refuse_closed)
+    return engine
+
+
+def _refuse_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """Hand out no connection whose socket asyncpg has seen close: the pool retries with a new one.
+
+    After a server restart every idle socket in the pool is closed by the server; asyncpg notices
+    as soon as the event loop reads the EOF, so this check costs no round trip.
+    """
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if driver is not None and driver.is_closed():
+        raise DisconnectionError("pooled connection closed by the server")
 
 
 def init_engine(*, application_name: str, settings: Settings | None = None) -> AsyncEngine:

@@ -13,9 +13,9 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, Select, tuple_
+from sqlalchemy import ColumnElement, Row, Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -33,6 +33,7 @@ class Keyed(Protocol):
 
 
 R = TypeVar("R", bound=Keyed)
+K = TypeVar("K", bound=Keyed)
 
 
 def encode_cursor(at: datetime, row_id: uuid.UUID) -> str:
@@ -117,6 +118,27 @@ def created_within(
     return conditions
 
 
+def _newest_first_query(
+    query: Select[Any],
+    keys: tuple[InstrumentedAttribute[datetime], InstrumentedAttribute[uuid.UUID]],
+    cursor: str | None,
+    limit: int,
+) -> Select[Any]:
+    created_at, row_id = keys
+    query = query.order_by(created_at.desc(), row_id.desc()).limit(limit + 1)
+    if cursor:
+        after_created_at, after_id = decode_cursor(cursor)
+        query = query.where(tuple_(created_at, row_id) < tuple_(after_created_at, after_id))
+    return query
+
+
+def _cut(rows: list[K], limit: int) -> tuple[list[K], str | None]:
+    """The page (``limit`` of the ``limit + 1`` rows fetched) and the next page's cursor."""
+    items = rows[:limit]
+    more = len(rows) > limit
+    return items, encode_cursor(items[-1].created_at, items[-1].id) if more else None
+
+
 async def newest_first(
     session: AsyncSession,
     query: Select[R],
@@ -125,16 +147,23 @@ async def newest_first(
     cursor: str | None,
     limit: int,
 ) -> tuple[Sequence[R], str | None]:
-    """One page of ``query`` newest first after ``cursor``, and the cursor of the next page.
+    """One page of ``query`` (ORM objects) newest first after ``cursor``, and the next cursor.
 
     Paging on (created_at, id) rather than an offset keeps a page stable while rows are added.
     """
-    created_at, row_id = keys
-    query = query.order_by(created_at.desc(), row_id.desc()).limit(limit + 1)
-    if cursor:
-        after_created_at, after_id = decode_cursor(cursor)
-        query = query.where(tuple_(created_at, row_id) < tuple_(after_created_at, after_id))
-    rows = list((await session.scalars(query)).all())
-    items = rows[:limit]
-    more = len(rows) > limit
-    return items, encode_cursor(items[-1].created_at, items[-1].id) if more else None
+    query = _newest_first_query(query, keys, cursor, limit)
+    return _cut(list((await session.scalars(query)).all()), limit)
+
+
+async def newest_first_rows(
+    session: AsyncSession,
+    query: Select[Any],
+    keys: tuple[InstrumentedAttribute[datetime], InstrumentedAttribute[uuid.UUID]],
+    *,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Row[Any]], str | None]:
+    """``newest_first`` for a select of columns (which must include both keys): plain rows, no
+    ORM objects to build and track, for a list that only reads them."""
+    query = _newest_first_query(query, keys, cursor, limit)
+    return _cut(list((await session.execute(query)).all()), limit)

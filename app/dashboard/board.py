@@ -23,12 +23,12 @@ from app.models import (
     Channel,
     ItemStatus,
     PipelineStep,
-    Task,
     TaskItem,
     TaskStatus,
     TaskStep,
 )
 from app.pipeline import service as task_service
+from app.pipeline.service import TaskSummary
 from app.pipeline.state import notion_label
 from app.review.queue import WAITING_ACTIONS
 
@@ -117,7 +117,7 @@ def step_label(step: PipelineStep) -> str:
 
 
 async def _progress(
-    session: AsyncSession, tasks: Sequence[Task]
+    session: AsyncSession, tasks: Sequence[TaskSummary]
 ) -> dict[tuple[uuid.UUID, PipelineStep], tuple[int, int]]:
     rows = await session.execute(
         select(
@@ -132,7 +132,7 @@ async def _progress(
     return {(r[0], r[1]): (int(r[3]), int(r[2])) for r in rows}
 
 
-async def _since(session: AsyncSession, tasks: Sequence[Task]) -> dict[uuid.UUID, datetime]:
+async def _since(session: AsyncSession, tasks: Sequence[TaskSummary]) -> dict[uuid.UUID, datetime]:
     """When each task entered its current state (see ``state_since``)."""
     ids = [t.id for t in tasks]
     started = await session.execute(
@@ -152,7 +152,9 @@ async def _since(session: AsyncSession, tasks: Sequence[Task]) -> dict[uuid.UUID
     }
 
 
-def state_since(task: Task, step_started: datetime | None, waiting: datetime | None) -> datetime:
+def state_since(
+    task: TaskSummary, step_started: datetime | None, waiting: datetime | None
+) -> datetime:
     """Running: since its step started; waiting: since it reached the gate (the audit row
     the queue uses too); queued: since queued; finished: since it finished."""
     candidates: dict[TaskStatus, datetime | None] = {
@@ -225,7 +227,7 @@ async def build_board(session: AsyncSession, filters: BoardFilters) -> Board:
     )
 
 
-def _error(task: Task) -> str | None:
+def _error(task: TaskSummary) -> str | None:
     if task.status != TaskStatus.FAILED and not task.error_message:
         return None
     parts = [p for p in (task.error_code, task.error_message) if p]

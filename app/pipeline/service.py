@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any, Protocol, cast
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
 
 from app.channels.service import get_channel
 from app.core import keyset
@@ -27,17 +27,59 @@ from app.models import (
 )
 from app.ops.audit import record_audit
 from app.pipeline.queue import notify_dispatcher
-from app.pipeline.schemas import TaskCreate, TaskTotals
+from app.pipeline.schemas import TaskCreate, TaskResponse, TaskTotals
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 PLAN_SOURCE_API = "api"
 
 
+# What a list shows of a task (``TaskResponse``'s fields): selected as columns, never as ORM
+# objects, so a page is built and serialised straight from the rows.
+LIST_COLUMNS = tuple(getattr(Task, name) for name in TaskResponse.model_fields)
+
+
+class TaskSummary(Protocol):
+    """A listed task: a row of ``LIST_COLUMNS`` (a whole ``Task`` fits too)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def channel_id(self) -> uuid.UUID: ...
+    @property
+    def status(self) -> TaskStatus: ...
+    @property
+    def step(self) -> PipelineStep: ...
+    @property
+    def status_reason(self) -> str | None: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def error_code(self) -> str | None: ...
+    @property
+    def error_message(self) -> str | None: ...
+    @property
+    def youtube_url(self) -> str | None: ...
+    @property
+    def total_cost_usd(self) -> Decimal: ...
+    @property
+    def queued_at(self) -> datetime | None: ...
+    @property
+    def completed_at(self) -> datetime | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+
+
 @dataclass(frozen=True)
 class TaskPage:
-    items: list[Task]
+    rows: list[Row[Any]]  # of LIST_COLUMNS
     next_cursor: str | None
+
+    @property
+    def items(self) -> list[TaskSummary]:
+        return cast(list[TaskSummary], self.rows)
 
 
 @dataclass(frozen=True)
@@ -115,19 +157,17 @@ async def list_tasks(
 ) -> TaskPage:
     """Newest first, keyset-paginated on (created_at, id): stable while new tasks arrive."""
     keyset.check_limit(limit, MAX_PAGE_SIZE)
-    # No list shows the plan, the one large column (a JSON document per task, parsed on every
-    # row for nothing): left out. Reading it from a listed task raises instead of loading it.
-    query = select(Task).options(defer(Task.plan, raiseload=True))
+    query = select(*LIST_COLUMNS)
     if statuses:
         query = query.where(Task.status.in_(list(statuses)))
     if channel_ref is not None:
         channel = await get_channel(session, channel_ref=channel_ref)
         query = query.where(Task.channel_id == channel.id)
     query = query.where(*keyset.created_within(Task.created_at, date_from, date_to))
-    items, next_cursor = await keyset.newest_first(
+    rows, next_cursor = await keyset.newest_first_rows(
         session, query, (Task.created_at, Task.id), cursor=cursor, limit=limit
     )
-    return TaskPage(items=list(items), next_cursor=next_cursor)
+    return TaskPage(rows=rows, next_cursor=next_cursor)
 
 
 async def get_task(session: AsyncSession, *, task_id: uuid.UUID) -> Task:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from app.api.deps import AuthDep, SessionDep
 from app.api.params import ChannelRef, Cursor
-from app.api.responses import NOT_FOUND_RESPONSE, ok, page
+from app.api.responses import NOT_FOUND_RESPONSE, JsonPage, ok
 from app.core.envelope import Envelope, ErrorEnvelope, Page
 from app.review import queue as review_queue
 from app.review import service as review_service
@@ -17,20 +17,27 @@ from app.review.schemas import BulkReviewRequest, BulkReviewResult, ReviewQueueE
 router = APIRouter(prefix="/reviews", tags=["reviews"])
 
 
-@router.get("", responses={**NOT_FOUND_RESPONSE, 400: {"model": ErrorEnvelope}})
+_REVIEW_PAGE = JsonPage(Envelope[Page[ReviewQueueEntry]])
+
+
+@router.get(
+    "",
+    responses={**NOT_FOUND_RESPONSE, 400: {"model": ErrorEnvelope}},
+    response_model=_REVIEW_PAGE.response_model,
+)
 async def list_reviews(
     session: SessionDep,
     channel_id: ChannelRef = None,
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=review_queue.MAX_LIMIT)] = review_queue.DEFAULT_LIMIT,
-) -> Envelope[Page[ReviewQueueEntry]]:
+) -> Response:
     """Tasks waiting for a person, the longest-waiting first: at a review gate (`kind: review`)
     or stopped before a step that would pass a budget (`kind: budget`), each with links to its
     finished artifacts."""
     result = await review_queue.list_waiting(
         session, channel_ref=channel_id, cursor=cursor, limit=limit
     )
-    return page(result.entries, next_cursor=result.next_cursor, limit=limit)
+    return _REVIEW_PAGE.response(result.entries, next_cursor=result.next_cursor, limit=limit)
 
 
 @router.post(

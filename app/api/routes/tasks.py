@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from app.api.deps import AuthDep, SessionDep
 from app.api.params import DEFAULT_LIMIT, ChannelRef, Cursor, Limit
-from app.api.responses import LISTING_ERRORS, NOT_FOUND_RESPONSE, ok, page_of
+from app.api.responses import LISTING_ERRORS, NOT_FOUND_RESPONSE, JsonPage, ok
 from app.core.envelope import Envelope, ErrorEnvelope, Page
 from app.models import TaskStatus
 from app.pipeline import service as task_service
@@ -44,7 +44,10 @@ async def create_task(
     return ok(TaskResponse.model_validate(task))
 
 
-@router.get("", responses=LISTING_ERRORS)
+_TASK_PAGE = JsonPage(Envelope[Page[TaskResponse]])
+
+
+@router.get("", responses=LISTING_ERRORS, response_model=_TASK_PAGE.response_model)
 async def list_tasks(
     session: SessionDep,
     status: Annotated[
@@ -61,7 +64,7 @@ async def list_tasks(
     ] = None,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
-) -> Envelope[Page[TaskResponse]]:
+) -> Response:
     """Tasks newest first. Pass `pagination.next_cursor` back as `cursor` for the next page."""
     result = await task_service.list_tasks(
         session,
@@ -72,7 +75,8 @@ async def list_tasks(
         cursor=cursor,
         limit=limit,
     )
-    return page_of(TaskResponse, result, limit=limit)
+    items = [row._mapping for row in result.rows]
+    return _TASK_PAGE.response(items, next_cursor=result.next_cursor, limit=limit)
 
 
 @router.get("/{task_id}", responses=NOT_FOUND_RESPONSE)
