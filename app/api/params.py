@@ -10,13 +10,13 @@ from typing import Annotated
 
 from fastapi import Query
 
-from app.pipeline import service as task_service
+from app.core.keyset import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from app.pipeline.schemas import DateOrDateTime
 
 ChannelRef = Annotated[str | None, Query(description="Channel id or slug.")]
 Cursor = Annotated[str | None, Query(max_length=200)]
-Limit = Annotated[int, Query(ge=1, le=task_service.MAX_PAGE_SIZE)]
-DEFAULT_LIMIT = task_service.DEFAULT_PAGE_SIZE
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+DEFAULT_LIMIT = DEFAULT_PAGE_SIZE
 DateFrom = Annotated[
     DateOrDateTime | None, Query(description="At or after (a date means its start, UTC).")
 ]

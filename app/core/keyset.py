@@ -21,6 +21,10 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.errors import BadRequestError
 
+# One page size for every list (tasks, reviews, audit rows, costs), so a client pages them alike.
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
 
 class Keyed(Protocol):
     """A row that a cursor can point after."""

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.channels import service as channel_service
+from app.core.keyset import MAX_PAGE_SIZE
 from app.core.time import utc_now
 from app.models import (
     AuditLog,
@@ -32,7 +33,7 @@ from app.pipeline.service import TaskSummary
 from app.pipeline.state import notion_label
 from app.review.queue import WAITING_ACTIONS
 
-BOARD_LIMIT = task_service.MAX_PAGE_SIZE
+BOARD_LIMIT = MAX_PAGE_SIZE
 
 # Column key -> (heading, statuses shown in it), left to right as work flows.
 COLUMNS: tuple[tuple[str, str, tuple[TaskStatus, ...]], ...] = (

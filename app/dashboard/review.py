@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.artifacts import service as artifacts
 from app.artifacts.service import FINAL_OUTPUT, Artifact, ArtifactStore
+from app.core.keyset import MAX_PAGE_SIZE
 from app.dashboard.board import step_label
 from app.models import PIPELINE_ORDER, Channel, PipelineStep, Task, TaskStatus
 from app.pipeline.assembly import FINAL_ITEM
@@ -121,7 +122,7 @@ def queue_neighbours(
 
 async def next_waiting(session: AsyncSession, after: uuid.UUID) -> uuid.UUID | None:
     """The task to open after acting on ``after``: the longest-waiting other one."""
-    page = await review_queue.list_waiting(session, limit=review_queue.MAX_LIMIT)
+    page = await review_queue.list_waiting(session, limit=MAX_PAGE_SIZE)
     return next((e.task_id for e in page.entries if e.task_id != after), None)
 
 
@@ -166,7 +167,7 @@ async def build_review(
         for a in plan.get("assets", [])
     ]
     waiting = task.status == TaskStatus.AWAITING_REVIEW
-    queue = (await review_queue.list_waiting(session, limit=review_queue.MAX_LIMIT)).entries
+    queue = (await review_queue.list_waiting(session, limit=MAX_PAGE_SIZE)).entries
     position, prev_id, next_id = queue_neighbours([e.task_id for e in queue], task.id)
     entry = next((e for e in queue if e.task_id == task.id), None)
     kind = entry.kind if entry else ("review" if waiting else "none")

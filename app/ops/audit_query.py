@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.channels.service import get_channel
 from app.core import keyset
+from app.core.keyset import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from app.models import AuditLog
-from app.pipeline.service import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,6 @@ from app.ops.audit import record_audit
 from app.pipeline.queue import notify_dispatcher
 from app.pipeline.schemas import TaskCreate, TaskResponse, TaskTotals
 
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
 PLAN_SOURCE_API = "api"
 
 
@@ -153,10 +151,10 @@ async def list_tasks(
     date_from: date | datetime | None = None,
     date_to: date | datetime | None = None,
     cursor: str | None = None,
-    limit: int = DEFAULT_PAGE_SIZE,
+    limit: int = keyset.DEFAULT_PAGE_SIZE,
 ) -> TaskPage:
     """Newest first, keyset-paginated on (created_at, id): stable while new tasks arrive."""
-    keyset.check_limit(limit, MAX_PAGE_SIZE)
+    keyset.check_limit(limit, keyset.MAX_PAGE_SIZE)
     query = select(*LIST_COLUMNS)
     if statuses:
         query = query.where(Task.status.in_(list(statuses)))

@@ -38,8 +38,6 @@ from app.review.schemas import ReviewQueueEntry
 from app.spend.budget import BUDGET_HOLD
 
 WAITING_ACTIONS = ("review.waiting", "budget.stopped")
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
 ARTIFACTS_PATH = "/api/v1/tasks/{task_id}/artifacts/{path}"
 _ENTRIES = TypeAdapter(list[ReviewQueueEntry])
 _STEP_INDEX = {step: step_index(step) for step in PipelineStep}
@@ -76,9 +74,9 @@ async def list_waiting(
     *,
     channel_ref: str | None = None,
     cursor: str | None = None,
-    limit: int = DEFAULT_LIMIT,
+    limit: int = keyset.DEFAULT_PAGE_SIZE,
 ) -> ReviewQueuePage:
-    keyset.check_limit(limit, MAX_LIMIT)
+    keyset.check_limit(limit, keyset.MAX_PAGE_SIZE)
     since = _waiting_since()
     query = (
         select(Task, Channel.slug, since.label("since"))

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from app.api.deps import AuthDep, SessionDep
-from app.api.params import ChannelRef, Cursor
+from app.api.params import DEFAULT_LIMIT, ChannelRef, Cursor, Limit
 from app.api.responses import NOT_FOUND_RESPONSE, JsonPage, ok
 from app.core.envelope import Envelope, ErrorEnvelope, Page
 from app.review import queue as review_queue
@@ -29,7 +27,7 @@ async def list_reviews(
     session: SessionDep,
     channel_id: ChannelRef = None,
     cursor: Cursor = None,
-    limit: Annotated[int, Query(ge=1, le=review_queue.MAX_LIMIT)] = review_queue.DEFAULT_LIMIT,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Response:
     """Tasks waiting for a person, the longest-waiting first: at a review gate (`kind: review`)
     or stopped before a step that would pass a budget (`kind: budget`), each with links to its
