@@ -3,8 +3,8 @@
 Every request first takes a slot from a ``RateLimiter`` (the production one lives in PostgreSQL so
 the whole fleet shares Notion's ~3 requests/s per integration). A 429 waits its ``Retry-After`` and
 pushes the fleet-wide pace back by as much; 5xx, 409 and network failures back off exponentially
-(``Backoff``, retried by tenacity); 400/401/403/404 fail at once with Notion's error code in the message, because repeating
-a request that Notion refused for its content cannot succeed.
+(``Backoff``, retried by tenacity); 400/401/403/404 fail at once with Notion's error code in the
+message, because repeating a request that Notion refused for its content cannot succeed.
 """
 
 from __future__ import annotations
